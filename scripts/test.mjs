@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// The one test command: build, make sure a PostgreSQL server is reachable for the store tests,
+// then run every compiled test file with Node's own test runner.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function run(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function testFiles(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...testFiles(path));
+    else if (name.endsWith('.test.js')) out.push(path);
+  }
+  return out;
+}
+
+run('npx', ['tsc', '-p', 'tsconfig.json']);
+
+const env = { ...process.env };
+if (!env.MASS_TEST_DATABASE_URL && process.env.MASS_TEST_NO_PG !== '1') {
+  // Starts (installing if needed) a private PostgreSQL on 127.0.0.1 and prints its admin URL.
+  const r = spawnSync(process.execPath, ['scripts/pg.mjs', 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = r.stdout.trim().split('\n').pop();
+  if (r.status === 0 && url) env.MASS_TEST_DATABASE_URL = url;
+  else console.warn('!!! PostgreSQL could not be started: the PostgreSQL store tests will be SKIPPED');
+}
+
+const filter = process.argv.slice(2);
+const files = testFiles('dist/test').filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)));
+run(process.execPath, ['--test', '--test-concurrency=2', ...files], env);

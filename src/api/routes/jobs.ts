@@ -1,0 +1,76 @@
+import { Type } from '@sinclair/typebox';
+import { ALGORITHMS } from '../../training/spec.js';
+import type { App, Services } from '../app.js';
+import { JobSchema, ProjectParams, withProblems } from '../schemas.js';
+
+const JobParams = Type.Object({ project: Type.String(), job: Type.String({ maxLength: 100 }) });
+
+export function registerJobRoutes(app: App, { jobs, training }: Services): void {
+  app.post(
+    '/v1/projects/:project/training-jobs',
+    {
+      config: { auth: 'model:train' },
+      schema: {
+        tags: ['training'],
+        summary: 'Train a model on a dataset version; answers at once with the queued job',
+        params: ProjectParams,
+        body: Type.Object(
+          {
+            dataset: Type.String({ minLength: 1, maxLength: 128 }),
+            datasetVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'default: the latest version' })),
+            target: Type.String({ minLength: 1, description: 'the column to predict' }),
+            model: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'model name; default <dataset>-<target>' })),
+            algorithm: Type.Optional(Type.Union([Type.Literal('auto'), ...ALGORITHMS.map((a) => Type.Literal(a))], { description: 'auto: logistic regression for classes, linear for numbers' })),
+            features: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'default: every column but the target and free text' })),
+            params: Type.Optional(
+              Type.Object(
+                { l2: Type.Optional(Type.Number({ minimum: 0, description: 'L2 penalty (1/C); default 1' })), maxIter: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })) },
+                { additionalProperties: false },
+              ),
+            ),
+            testFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'held-out share; default 0.2' })),
+            seed: Type.Optional(Type.Integer({ description: 'split seed; default 42' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: withProblems({ 202: JobSchema }),
+      },
+    },
+    async (request, reply) => reply.status(202).send(await training.submit(request.project!.id, request.body, request.principal!.userId)),
+  );
+  app.get(
+    '/v1/projects/:project/jobs',
+    {
+      config: { auth: 'job:read' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Jobs of a project, newest first',
+        params: ProjectParams,
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            before: Type.Optional(Type.String({ description: 'cursor: createdAt of the last job of the previous page' })),
+            status: Type.Optional(Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s)))),
+          },
+          { additionalProperties: false },
+        ),
+        response: withProblems({ 200: Type.Object({ items: Type.Array(JobSchema), next: Type.Union([Type.String(), Type.Null()]) }) }),
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? 50;
+      const items = await jobs.list(request.project!.id, { limit, before: request.query.before, status: request.query.status as never });
+      return { items, next: items.length === limit ? items[items.length - 1]!.createdAt : null };
+    },
+  );
+  app.get(
+    '/v1/projects/:project/jobs/:job',
+    { config: { auth: 'job:read' }, schema: { tags: ['jobs'], summary: 'One job with its progress', params: JobParams, response: withProblems({ 200: JobSchema }) } },
+    async (request) => jobs.get(request.project!.id, request.params.job),
+  );
+  app.post(
+    '/v1/projects/:project/jobs/:job/cancel',
+    { config: { auth: 'job:cancel' }, schema: { tags: ['jobs'], summary: 'Cancel a queued or running job', params: JobParams, response: withProblems({ 200: JobSchema }, 409) } },
+    async (request) => jobs.cancel(request.project!.id, request.params.job),
+  );
+}

@@ -1,0 +1,61 @@
+/**
+ * The one catalogue of errors. Domain code throws these (it never imports HTTP); the API's error
+ * handler turns them into application/problem+json with the status and code given here.
+ * docs/errors.md lists every code, and a test keeps the two in step.
+ */
+
+export interface FieldIssue {
+  /** JSON-pointer-like path of the offending field, e.g. `/rows/0/age` or `target`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  BODY_NOT_JSON: { status: 400, title: 'The body is not valid JSON' },
+  CSV_INVALID: { status: 400, title: 'The CSV file cannot be read' },
+  DATASET_EMPTY: { status: 400, title: 'The dataset has no rows' },
+  TARGET_INVALID: { status: 400, title: 'The target column cannot be trained on' },
+  PREDICTION_INPUT_INVALID: { status: 400, title: 'The prediction input does not match the model signature' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  FORBIDDEN: { status: 403, title: 'The caller may not do this' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  NAME_TAKEN: { status: 409, title: 'The name is already taken' },
+  STATE_CONFLICT: { status: 409, title: 'The object is not in a state that allows this' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  TOO_MANY_ROWS: { status: 413, title: 'Too many rows in one request' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The content type is not supported' },
+  MODEL_NOT_READY: { status: 503, title: 'The model is not ready' },
+  INFERENCE_FAILED: { status: 500, title: 'The model failed while predicting' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly status: number;
+  readonly title: string;
+
+  constructor(
+    readonly code: ErrorCode,
+    detail: string,
+    readonly errors: readonly FieldIssue[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(detail, options);
+    this.status = ERROR_CODES[code].status;
+    this.title = ERROR_CODES[code].title;
+  }
+}
+
+/** A 400 naming one field. */
+export function invalid(path: string, message: string): AppError {
+  return new AppError('VALIDATION_FAILED', `${path}: ${message}`, [{ path, message }]);
+}
+
+/** A 404 that reads the same whether the object does not exist or belongs to another project. */
+export function notFound(kind: string, name: string): AppError {
+  return new AppError('NOT_FOUND', `${kind} ${JSON.stringify(name)} was not found`);
+}

@@ -1,0 +1,181 @@
+import { Worker } from 'node:worker_threads';
+import type { ColumnSchema } from '../data/schema.js';
+import type { DatasetService } from '../data/service.js';
+import { AppError, invalid } from '../errors/index.js';
+import { PermanentJobError, type Job, type JobContext, type JobHandler, type JobOutcome, type JobQueue } from '../jobs/queue.js';
+import type { ModelRegistry } from '../registry/service.js';
+import type { ArtifactStore } from '../store/artifacts.js';
+import { ALGORITHM_TASK, ALGORITHMS, type Algorithm, type TrainOutput, type TrainSpec } from './spec.js';
+import type { WorkerMessage } from './worker.js';
+
+export interface TrainRequest {
+  readonly dataset: string;
+  readonly datasetVersion?: number | undefined;
+  readonly target: string;
+  readonly model?: string | undefined;
+  readonly algorithm?: Algorithm | 'auto' | undefined;
+  readonly features?: readonly string[] | undefined;
+  readonly params?: { readonly l2?: number | undefined; readonly maxIter?: number | undefined } | undefined;
+  readonly testFraction?: number | undefined;
+  readonly seed?: number | undefined;
+}
+
+export const TRAIN_JOB = 'train';
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A numeric target with at most this many whole-number values is taken as classes by `auto`. */
+const MAX_AUTO_CLASSES = 20;
+const MAX_CLASSES = 200;
+
+/**
+ * Training: checks a request against the dataset's schema before anything is queued, then runs
+ * the work in a worker thread so that request handling never waits for it. The model version is
+ * written in the same transaction that marks the job done.
+ */
+export class TrainingService {
+  constructor(
+    private readonly datasets: DatasetService,
+    private readonly registry: ModelRegistry,
+    private readonly artifacts: ArtifactStore,
+    private readonly jobs: JobQueue,
+    private readonly codeVersion: string,
+  ) {}
+
+  async submit(projectId: string, request: TrainRequest, createdBy: string): Promise<Job> {
+    const spec = await this.resolve(projectId, request);
+    return this.jobs.enqueue({ projectId, type: TRAIN_JOB, payload: { projectId, spec }, createdBy, maxAttempts: 2 });
+  }
+
+  /** Turns a request into a full spec, refusing what cannot train with an error naming the field. */
+  async resolve(projectId: string, request: TrainRequest): Promise<TrainSpec> {
+    const version = await this.datasets.getVersion(projectId, request.dataset, request.datasetVersion);
+    const columns = new Map(version.schema.columns.map((c) => [c.name, c]));
+    const target = columns.get(request.target);
+    if (!target) {
+      throw invalid('target', `the dataset ${version.dataset}@${version.version} has no column ${JSON.stringify(request.target)}; columns: ${[...columns.keys()].join(', ')}`);
+    }
+    const present = version.rowCount - target.missing;
+    if (present === 0) throw new AppError('TARGET_INVALID', `the target ${target.name} has no values`, [{ path: 'target', message: 'all values are missing' }]);
+
+    const algorithm = request.algorithm === undefined || request.algorithm === 'auto' ? autoAlgorithm(target) : request.algorithm;
+    if (!ALGORITHMS.includes(algorithm)) throw invalid('algorithm', `must be one of auto, ${ALGORITHMS.join(', ')}`);
+    const task = ALGORITHM_TASK[algorithm];
+    if (task === 'regression' && target.type !== 'numeric') {
+      throw new AppError('TARGET_INVALID', `the target ${target.name} is ${target.type}; ${algorithm} needs a numeric target`, [{ path: 'target', message: `not numeric (${target.type})` }]);
+    }
+    if (task === 'classification') {
+      if (target.type === 'text') {
+        throw new AppError('TARGET_INVALID', `the target ${target.name} is free text, not classes`, [{ path: 'target', message: 'free text' }]);
+      }
+      if (target.distinct < 2) {
+        throw new AppError('TARGET_INVALID', `the target ${target.name} has only one class; a classifier needs at least two`, [{ path: 'target', message: 'one class' }]);
+      }
+      if (target.distinctCapped || target.distinct > MAX_CLASSES) {
+        throw new AppError('TARGET_INVALID', `the target ${target.name} has more than ${MAX_CLASSES} classes`, [{ path: 'target', message: 'too many classes' }]);
+      }
+    }
+
+    let features: ColumnSchema[];
+    if (request.features !== undefined) {
+      features = request.features.map((name, i) => {
+        const column = columns.get(name);
+        if (!column) throw invalid(`features/${i}`, `the dataset has no column ${JSON.stringify(name)}`);
+        if (name === target.name) throw invalid(`features/${i}`, 'the target cannot also be a feature');
+        if (column.type === 'text') throw invalid(`features/${i}`, `${name} is free text, which linear models do not take yet`);
+        return column;
+      });
+      if (new Set(request.features).size !== request.features.length) throw invalid('features', 'a column is named twice');
+    } else {
+      // Every column but the target; free text and columns without a single value carry nothing for a linear model.
+      features = version.schema.columns.filter((c) => c.name !== target.name && c.type !== 'text' && c.missing < version.rowCount);
+    }
+    if (features.length === 0) throw invalid('features', 'no usable feature column: every other column is text or empty');
+
+    const model = request.model ?? `${version.dataset}-${target.name}`.slice(0, 128);
+    if (!MODEL_NAME.test(model)) throw invalid('model', 'use 1 to 128 letters, digits, dots, dashes and underscores');
+    const testFraction = request.testFraction ?? 0.2;
+    if (!(testFraction > 0 && testFraction < 1)) throw invalid('testFraction', 'must be between 0 and 1');
+    if (Math.floor(present * testFraction) < 1 || present - Math.ceil(present * testFraction) < 2) {
+      throw invalid('testFraction', `${present} labelled rows are too few to hold out ${testFraction} of them`);
+    }
+    const l2 = request.params?.l2 ?? 1;
+    if (!(l2 >= 0 && Number.isFinite(l2))) throw invalid('params/l2', 'must be a finite number ≥ 0');
+    const maxIter = request.params?.maxIter ?? 300;
+    if (!(Number.isInteger(maxIter) && maxIter >= 1 && maxIter <= 100_000)) throw invalid('params/maxIter', 'must be a whole number from 1 to 100000');
+    const seed = request.seed ?? 42;
+    if (!Number.isInteger(seed)) throw invalid('seed', 'must be a whole number');
+
+    return {
+      algorithm,
+      task,
+      target,
+      features,
+      params: { l2, maxIter },
+      testFraction,
+      seed,
+      rowCount: version.rowCount,
+      model,
+      datasetVersionId: version.id,
+      datasetLabel: `${version.dataset}@${version.version}`,
+    };
+  }
+
+  /** The job handler: runs the spec in a worker thread, stores the ONNX file, registers the version on commit. */
+  readonly handler: JobHandler = async (job: Job, ctx: JobContext): Promise<JobOutcome> => {
+    const { projectId, spec } = job.payload as { projectId: string; spec: TrainSpec };
+    const version = await this.datasets.getVersionById(projectId, spec.datasetVersionId);
+    const path = await this.artifacts.localPath(version.contentHash);
+    const output = await runInWorker(path, spec, ctx);
+    const ref = await this.artifacts.put(output.onnx);
+    let registered: { version: number; id: string } | undefined;
+    return {
+      get result() {
+        return { model: spec.model, version: registered?.version, modelVersionId: registered?.id, metrics: output.metrics, durationMs: Math.round(output.durationMs) };
+      },
+      commit: async (trx) => {
+        const mv = await this.registry.addVersion(trx, {
+          projectId,
+          model: spec.model,
+          task: spec.task,
+          artifactHash: ref.hash,
+          sizeBytes: ref.size,
+          algorithm: spec.algorithm,
+          params: output.params,
+          metrics: { ...output.metrics, durationMs: Math.round(output.durationMs) },
+          signature: output.signature,
+          datasetVersionId: spec.datasetVersionId,
+          jobId: job.id,
+          codeVersion: this.codeVersion,
+        });
+        registered = { version: mv.version, id: mv.id };
+      },
+    };
+  };
+}
+
+function autoAlgorithm(target: ColumnSchema): Algorithm {
+  if (target.type !== 'numeric') return 'logistic_regression';
+  return target.integer && !target.distinctCapped && target.distinct <= MAX_AUTO_CLASSES ? 'logistic_regression' : 'linear_regression';
+}
+
+function runInWorker(path: string, spec: TrainSpec, ctx: JobContext): Promise<TrainOutput> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { path, spec } });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      ctx.signal.removeEventListener('abort', onAbort);
+      fn();
+      void worker.terminate();
+    };
+    const onAbort = () => finish(() => reject(ctx.signal.reason ?? new Error('cancelled')));
+    ctx.signal.addEventListener('abort', onAbort);
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'progress') ctx.progress(m.fraction, m.message, m.metrics);
+      else if (m.type === 'done') finish(() => resolve(m.output));
+      else finish(() => reject(m.permanent ? new PermanentJobError(m.message) : new Error(m.message)));
+    });
+    worker.on('error', (error) => finish(() => reject(error)));
+    worker.on('exit', (code) => finish(() => reject(new Error(`the training thread exited with code ${code}`))));
+  });
+}
