@@ -94,7 +94,8 @@ export function transform(pre: Preprocessor, columns: readonly Column[], rows?: 
   }
   for (const step of pre.categorical) {
     const column = byName.get(step.name);
-    if (!column || column.kind !== 'categorical') throw new Error(`categorical column ${step.name} is missing`);
+    if (!column || column.kind !== 'categorical')
+      throw new Error(`categorical column ${step.name} is missing`);
     const index = new Map(step.categories.map((c, i) => [c, i]));
     for (let k = 0; k < n; k++) {
       const v = column.values[rowAt(k)];

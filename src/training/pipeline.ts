@@ -66,12 +66,13 @@ export function trainPipeline(columns: readonly TableColumn[], spec: TrainSpec, 
     model = fit.model;
     iterations = fit.iterations;
     const P = predictProba(fit.model, Xtest);
-    metrics = { ...classificationReport(yTest, P, C), labels, iterations, converged: fit.converged };
+    const report = classificationReport(yTest, P, C);
+    metrics = { ...report.metrics, confusionMatrix: report.confusionMatrix, labels, iterations, converged: fit.converged };
   } else {
     const yTrain = Float64Array.from(split.train, (k) => yValue![k]!);
     const yTest = Float64Array.from(split.test, (k) => yValue![k]!);
     model = fitRidge(Xtrain, yTrain, { l2: spec.params.l2 });
-    metrics = { ...regressionReport(yTest, predictLinear(model, Xtest)) };
+    metrics = { ...regressionReport(yTest, predictLinear(model, Xtest)).metrics };
   }
   progress(0.92, 'evaluated on the test split');
 

@@ -45,7 +45,7 @@ export class FsArtifactStore implements ArtifactStore {
     }
   }
 
-  get(hash: string): Promise<Buffer> {
+  async get(hash: string): Promise<Buffer> {
     return readFile(this.pathOf(hash));
   }
 
