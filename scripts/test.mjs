@@ -22,10 +22,25 @@ function testFiles(dir) {
 
 run('npx', ['tsc', '-p', 'tsconfig.json']);
 
+// The ONNX files Mass writes are checked by the reference checker of Debian's python3-onnx.
+const hasOnnx = () => spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
+if (!hasOnnx() && process.getuid?.() === 0 && process.env.MASS_TEST_NO_APT !== '1') {
+  console.error('installing python3-onnx (the reference ONNX checker) with apt-get ...');
+  spawnSync(
+    'sh',
+    ['-c', 'apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-onnx >/dev/null'],
+    { stdio: 'inherit' },
+  );
+}
+if (!hasOnnx()) console.warn('!!! python3-onnx is not available: the ONNX checker tests will be SKIPPED');
+
 const env = { ...process.env };
 if (!env.MASS_TEST_DATABASE_URL && process.env.MASS_TEST_NO_PG !== '1') {
   // Starts (installing if needed) a private PostgreSQL on 127.0.0.1 and prints its admin URL.
-  const r = spawnSync(process.execPath, ['scripts/pg.mjs', 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(process.execPath, ['scripts/pg.mjs', 'start'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = r.stdout.trim().split('\n').pop();
   if (r.status === 0 && url) env.MASS_TEST_DATABASE_URL = url;
   else console.warn('!!! PostgreSQL could not be started: the PostgreSQL store tests will be SKIPPED');

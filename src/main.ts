@@ -6,12 +6,22 @@ import { startPlatform } from './platform.js';
 export async function serve(argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { host: { type: 'string' }, port: { type: 'string' }, home: { type: 'string' }, 'database-url': { type: 'string' } },
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      home: { type: 'string' },
+      'database-url': { type: 'string' },
+    },
     strict: true,
   });
   let config;
   try {
-    config = loadConfig({ host: values.host, port: values.port, home: values.home, databaseUrl: values['database-url'] });
+    config = loadConfig({
+      host: values.host,
+      port: values.port,
+      home: values.home,
+      databaseUrl: values['database-url'],
+    });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`mass: ${error.message}`);
@@ -27,7 +37,9 @@ export async function serve(argv: string[] = process.argv.slice(2)): Promise<voi
         `  export MASS_API_KEY=${platform.adminKey}\n\n`,
     );
   }
-  process.stdout.write(`Mass ${platform.services.version} listening on ${address} (data in ${config.home}, API docs at ${address}/docs)\n`);
+  process.stdout.write(
+    `Mass ${platform.services.version} listening on ${address} (data in ${config.home}, API docs at ${address}/docs)\n`,
+  );
 
   let stopping = false;
   const stop = (signal: string) => {

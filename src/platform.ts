@@ -35,24 +35,39 @@ export async function startPlatform(config: Config): Promise<Platform> {
   const boot = await auth.bootstrap();
   const datasets = new DatasetService(store, artifacts);
   const registry = new ModelRegistry(store);
-  let app: App | undefined;
+  // The job runner logs through the app's logger, which exists only once the app is built.
+  const late: { app?: App } = {};
   const jobs = new StoreJobQueue(store, {
     concurrency: config.jobConcurrency,
     soleWorker: store.dialect.name === 'sqlite',
-    onError: (error, job) => app?.log.error({ err: error, jobId: job?.id }, 'job error'),
+    onError: (error, job) => late.app?.log.error({ err: error, jobId: job?.id }, 'job error'),
   });
   const training = new TrainingService(datasets, registry, artifacts, jobs, VERSION);
   const deployments = new DeploymentService(store, registry, artifacts, config.maxPredictRows);
-  const services: Services = { config, store, artifacts, auth, datasets, registry, jobs, training, deployments, version: VERSION };
-  app = await buildApp(services);
-  await deployments.loadAll((error, name) => app?.log.error({ err: error, deployment: name }, 'deployment failed to load'));
+  const services: Services = {
+    config,
+    store,
+    artifacts,
+    auth,
+    datasets,
+    registry,
+    jobs,
+    training,
+    deployments,
+    version: VERSION,
+  };
+  const app = await buildApp(services);
+  late.app = app;
+  await deployments.loadAll((error, name) =>
+    app.log.error({ err: error, deployment: name }, 'deployment failed to load'),
+  );
   await jobs.start({ [TRAIN_JOB]: training.handler });
   return {
     services,
     app,
     adminKey: boot?.adminKey,
     async close() {
-      await app?.close();
+      await app.close();
       await jobs.stop(5_000);
       await deployments.close();
       await store.close();

@@ -35,7 +35,17 @@ import { Problem } from './schemas.js';
 /** Who may call a route: nobody needs a key (`public`), any valid key, or a key allowed the action in the route's project. */
 export type RouteAuth = 'public' | 'authenticated' | 'admin' | Action;
 
+/** A registered route and who may call it: the table the authorization tests are generated from. */
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  readonly auth: RouteAuth;
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    readonly routeTable: RouteEntry[];
+  }
   interface FastifyContextConfig {
     auth?: RouteAuth;
   }
@@ -70,7 +80,10 @@ export type App = FastifyInstance<
 export async function buildApp(services: Services): Promise<App> {
   const { config } = services;
   const app = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.headers.authorization'] },
+    logger:
+      config.logLevel === 'silent'
+        ? false
+        : { level: config.logLevel, redact: ['req.headers.authorization'] },
     bodyLimit: config.maxBodyBytes,
     genReqId: () => `req_${randomBytes(9).toString('base64url')}`,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
@@ -81,6 +94,7 @@ export async function buildApp(services: Services): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   app.addSchema(Problem);
+  app.decorate('routeTable', [] as RouteEntry[]);
 
   // Deny by default: a route that does not say who may call it is a bug, caught at start and by a test.
   app.addHook('onRoute', (route) => {
@@ -89,6 +103,8 @@ export async function buildApp(services: Services): Promise<App> {
       return;
     }
     if (!route.config?.auth) throw new Error(`route ${route.method} ${route.url} declares no auth rule`);
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') app.routeTable.push({ method, url: route.url, auth: route.config.auth });
   });
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -96,7 +112,9 @@ export async function buildApp(services: Services): Promise<App> {
     reply.header('x-content-type-options', 'nosniff');
   });
 
-  app.addHook('preHandler', async (request: FastifyRequest) => {
+  // Authentication and authorization run before the body is read or validated: a caller without
+  // the right gets 401/403/404 and no byte of its body is parsed.
+  app.addHook('onRequest', async (request: FastifyRequest) => {
     const rule = request.routeOptions.config.auth;
     if (rule === 'public' || rule === undefined) return;
     request.principal = await services.auth.authenticate(request.headers.authorization);
@@ -108,21 +126,35 @@ export async function buildApp(services: Services): Promise<App> {
   });
 
   // CSV uploads stream straight to the dataset service; it enforces the size limit itself.
-  app.addContentTypeParser(['text/csv', 'application/csv', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
+  app.addContentTypeParser(
+    ['text/csv', 'application/csv', 'application/octet-stream'],
+    (_request, payload, done) => done(null, payload),
+  );
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => sendProblem(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(new AppError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`), request, reply),
+    sendProblem(
+      new AppError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+      request,
+      reply,
+    ),
   );
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Mass API', version: services.version, description: 'Mass: Model-as-a-Service. Authenticate with "Authorization: Bearer mass_...".' },
+      info: {
+        title: 'Mass API',
+        version: services.version,
+        description: 'Mass: Model-as-a-Service. Authenticate with "Authorization: Bearer mass_...".',
+      },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
@@ -137,7 +169,11 @@ export async function buildApp(services: Services): Promise<App> {
 }
 
 /** The one place errors become responses: application/problem+json, never a stack trace. */
-function sendProblem(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function sendProblem(
+  error: FastifyError | AppError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   const problem = toAppError(error);
   if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
   const body = {
@@ -156,16 +192,25 @@ function sendProblem(error: FastifyError | AppError, request: FastifyRequest, re
 
 function toAppError(error: FastifyError | AppError): AppError {
   if (error instanceof AppError) return error;
-  const e = error as FastifyError & { validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string };
+  const e = error as FastifyError & {
+    validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[];
+    validationContext?: string;
+  };
   if (e.validation) {
     const where = e.validationContext ?? 'body';
     const issues: FieldIssue[] = e.validation.map((v) => {
-      const extra = v.params && typeof v.params.additionalProperty === 'string' ? `/${v.params.additionalProperty}` : '';
-      const missing = v.params && typeof v.params.missingProperty === 'string' ? `/${v.params.missingProperty}` : '';
+      const extra =
+        v.params && typeof v.params.additionalProperty === 'string' ? `/${v.params.additionalProperty}` : '';
+      const missing =
+        v.params && typeof v.params.missingProperty === 'string' ? `/${v.params.missingProperty}` : '';
       return { path: `${where}${v.instancePath}${extra || missing}`, message: v.message ?? 'is not valid' };
     });
     const first = issues[0];
-    return new AppError('VALIDATION_FAILED', first ? `${first.path} ${first.message}` : 'the request is not valid', issues);
+    return new AppError(
+      'VALIDATION_FAILED',
+      first ? `${first.path} ${first.message}` : 'the request is not valid',
+      issues,
+    );
   }
   const byFastifyCode: Record<string, ErrorCode> = {
     FST_ERR_CTP_INVALID_JSON_BODY: 'BODY_NOT_JSON',
@@ -176,10 +221,18 @@ function toAppError(error: FastifyError | AppError): AppError {
   };
   const mapped = e.code ? byFastifyCode[e.code] : undefined;
   if (mapped) return new AppError(mapped, e.message);
-  if (e instanceof SyntaxError || (e.statusCode === 400 && /JSON/i.test(e.message))) return new AppError('BODY_NOT_JSON', `the body is not valid JSON: ${e.message}`);
+  if (e instanceof SyntaxError || (e.statusCode === 400 && /JSON/i.test(e.message)))
+    return new AppError('BODY_NOT_JSON', `the body is not valid JSON: ${e.message}`);
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    const code = (Object.keys(ERROR_CODES) as ErrorCode[]).find((c) => ERROR_CODES[c].status === e.statusCode) ?? 'VALIDATION_FAILED';
+    const code =
+      (Object.keys(ERROR_CODES) as ErrorCode[]).find((c) => ERROR_CODES[c].status === e.statusCode) ??
+      'VALIDATION_FAILED';
     return new AppError(code, e.message);
   }
-  return new AppError('INTERNAL', 'an internal error occurred; the request id identifies it in the server log', [], { cause: error });
+  return new AppError(
+    'INTERNAL',
+    'an internal error occurred; the request id identifies it in the server log',
+    [],
+    { cause: error },
+  );
 }

@@ -32,7 +32,12 @@ export const ProjectSchema = Type.Object({
 
 export const ColumnSchemaSchema = Type.Object({
   name: Type.String(),
-  type: Type.Union([Type.Literal('numeric'), Type.Literal('categorical'), Type.Literal('boolean'), Type.Literal('text')]),
+  type: Type.Union([
+    Type.Literal('numeric'),
+    Type.Literal('categorical'),
+    Type.Literal('boolean'),
+    Type.Literal('text'),
+  ]),
   missing: Type.Integer(),
   distinct: Type.Integer(),
   distinctCapped: Type.Boolean(),
@@ -140,7 +145,10 @@ export const PredictResponse = Type.Object({
   requestId: Type.String(),
   predictions: Type.Array(
     Type.Union([
-      Type.Object({ label: Type.Union([Type.String(), Type.Number()]), probabilities: Type.Record(Type.String(), Type.Number()) }),
+      Type.Object({
+        label: Type.Union([Type.String(), Type.Number()]),
+        probabilities: Type.Record(Type.String(), Type.Number()),
+      }),
       Type.Object({ value: Type.Number() }),
     ]),
   ),

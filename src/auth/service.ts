@@ -77,7 +77,10 @@ export class AuthService {
     if (existing) return undefined;
     const userId = newId('usr');
     const now = nowIso();
-    await this.store.db.insertInto('users').values({ id: userId, name: 'admin', is_admin: 1, created_at: now }).execute();
+    await this.store.db
+      .insertInto('users')
+      .values({ id: userId, name: 'admin', is_admin: 1, created_at: now })
+      .execute();
     const { key } = await this.createKeyRow(userId, null, 'owner', 'bootstrap admin key', null);
     return { adminKey: key };
   }
@@ -106,7 +109,15 @@ export class AuthService {
     const row = await this.store.db
       .selectFrom('api_keys')
       .innerJoin('users', 'users.id', 'api_keys.user_id')
-      .select(['api_keys.id', 'api_keys.user_id', 'api_keys.project_id', 'api_keys.role', 'api_keys.expires_at', 'api_keys.revoked_at', 'users.is_admin'])
+      .select([
+        'api_keys.id',
+        'api_keys.user_id',
+        'api_keys.project_id',
+        'api_keys.role',
+        'api_keys.expires_at',
+        'api_keys.revoked_at',
+        'users.is_admin',
+      ])
       .where('api_keys.hash', '=', hash)
       .executeTakeFirst();
     if (!row || row.revoked_at !== null) throw new AppError('UNAUTHENTICATED', 'the API key is not valid');
@@ -143,7 +154,8 @@ export class AuthService {
    */
   async authorizeProject(principal: Principal, projectName: string, action: Action): Promise<Project> {
     const project = await this.findProject(projectName);
-    if (!project || (!principal.isAdmin && principal.projectId !== project.id)) throw notFound('project', projectName);
+    if (!project || (!principal.isAdmin && principal.projectId !== project.id))
+      throw notFound('project', projectName);
     this.authorize(principal, action);
     return project;
   }
@@ -152,7 +164,10 @@ export class AuthService {
   authorize(principal: Principal, action: Action): void {
     if (principal.isAdmin) return;
     if (!principal.role || !roleAllows(principal.role, action)) {
-      throw new AppError('FORBIDDEN', `the key's role (${principal.role ?? 'none'}) does not allow ${action}`);
+      throw new AppError(
+        'FORBIDDEN',
+        `the key's role (${principal.role ?? 'none'}) does not allow ${action}`,
+      );
     }
   }
 
@@ -161,14 +176,21 @@ export class AuthService {
   }
 
   async findProject(name: string): Promise<Project | undefined> {
-    const row = await this.store.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.store.db
+      .selectFrom('projects')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row && { id: row.id, name: row.name, description: row.description, createdAt: row.created_at };
   }
 
   async createProject(principal: Principal, name: string, description = ''): Promise<Project> {
     this.requireAdmin(principal);
     if (!PROJECT_NAME.test(name)) {
-      throw invalid('name', 'use 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit');
+      throw invalid(
+        'name',
+        'use 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit',
+      );
     }
     const project = { id: newId('prj'), name, description, createdAt: nowIso() };
     try {
@@ -177,7 +199,8 @@ export class AuthService {
         .values({ id: project.id, name, description, created_at: project.createdAt })
         .execute();
     } catch (error) {
-      if (this.store.dialect.isUniqueViolation(error)) throw new AppError('NAME_TAKEN', `project ${JSON.stringify(name)} already exists`);
+      if (this.store.dialect.isUniqueViolation(error))
+        throw new AppError('NAME_TAKEN', `project ${JSON.stringify(name)} already exists`);
       throw error;
     }
     return project;
@@ -195,7 +218,8 @@ export class AuthService {
     principal: Principal,
     input: { projectName?: string | undefined; role: string; name: string; expiresAt?: string | undefined },
   ): Promise<{ key: string; info: ApiKeyInfo }> {
-    if (!isRole(input.role)) throw invalid('role', `must be one of owner, maintainer, annotator, viewer, invoker`);
+    if (!isRole(input.role))
+      throw invalid('role', `must be one of owner, maintainer, annotator, viewer, invoker`);
     let projectId: string | null = null;
     if (input.projectName === undefined) {
       this.requireAdmin(principal);
@@ -274,13 +298,21 @@ export class AuthService {
   }
 
   async revokeKey(principal: Principal, keyId: string): Promise<void> {
-    const row = await this.store.db.selectFrom('api_keys').select(['id', 'project_id', 'hash']).where('id', '=', keyId).executeTakeFirst();
+    const row = await this.store.db
+      .selectFrom('api_keys')
+      .select(['id', 'project_id', 'hash'])
+      .where('id', '=', keyId)
+      .executeTakeFirst();
     const allowed =
       row &&
       (principal.isAdmin ||
         (row.project_id !== null && row.project_id === principal.projectId && principal.role === 'owner'));
     if (!row || !allowed) throw notFound('key', keyId);
-    await this.store.db.updateTable('api_keys').set({ revoked_at: nowIso() }).where('id', '=', keyId).execute();
+    await this.store.db
+      .updateTable('api_keys')
+      .set({ revoked_at: nowIso() })
+      .where('id', '=', keyId)
+      .execute();
     this.cache.delete(row.hash);
   }
 }

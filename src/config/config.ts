@@ -27,11 +27,19 @@ export type ConfigInput = Partial<Record<keyof Config, string | number | undefin
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-function int(name: string, value: string | number | undefined, fallback: number, min: number, max: number): number {
+function int(
+  name: string,
+  value: string | number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined || value === '') return fallback;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -46,7 +54,9 @@ export function loadConfig(explicit: ConfigInput = {}, env: NodeJS.ProcessEnv = 
   const home = isAbsolute(homeRaw) ? homeRaw : resolve(homeRaw);
   const databaseUrl = String(pick('databaseUrl', 'DATABASE_URL') ?? `sqlite:${resolve(home, 'mass.db')}`);
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
-    throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres://, got ${JSON.stringify(databaseUrl.replace(/:[^:@/]*@/, ':***@'))}`);
+    throw new ConfigError(
+      `DATABASE_URL must start with sqlite: or postgres://, got ${JSON.stringify(databaseUrl.replace(/:[^:@/]*@/, ':***@'))}`,
+    );
   }
   const logLevel = String(pick('logLevel', 'MASS_LOG_LEVEL') ?? 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -57,9 +67,27 @@ export function loadConfig(explicit: ConfigInput = {}, env: NodeJS.ProcessEnv = 
     port: int('PORT', pick('port', 'PORT'), 8080, 0, 65535),
     home,
     databaseUrl,
-    maxUploadBytes: int('MASS_MAX_UPLOAD_BYTES', pick('maxUploadBytes', 'MASS_MAX_UPLOAD_BYTES'), 256 * 1024 * 1024, 1, 2 ** 40),
-    maxBodyBytes: int('MASS_MAX_BODY_BYTES', pick('maxBodyBytes', 'MASS_MAX_BODY_BYTES'), 8 * 1024 * 1024, 1024, 2 ** 31),
-    maxPredictRows: int('MASS_MAX_PREDICT_ROWS', pick('maxPredictRows', 'MASS_MAX_PREDICT_ROWS'), 10_000, 1, 10_000_000),
+    maxUploadBytes: int(
+      'MASS_MAX_UPLOAD_BYTES',
+      pick('maxUploadBytes', 'MASS_MAX_UPLOAD_BYTES'),
+      256 * 1024 * 1024,
+      1,
+      2 ** 40,
+    ),
+    maxBodyBytes: int(
+      'MASS_MAX_BODY_BYTES',
+      pick('maxBodyBytes', 'MASS_MAX_BODY_BYTES'),
+      8 * 1024 * 1024,
+      1024,
+      2 ** 31,
+    ),
+    maxPredictRows: int(
+      'MASS_MAX_PREDICT_ROWS',
+      pick('maxPredictRows', 'MASS_MAX_PREDICT_ROWS'),
+      10_000,
+      1,
+      10_000_000,
+    ),
     jobConcurrency: int('MASS_JOB_CONCURRENCY', pick('jobConcurrency', 'MASS_JOB_CONCURRENCY'), 1, 1, 64),
     logLevel: logLevel as Config['logLevel'],
   };

@@ -35,8 +35,16 @@ export class CsvSchemaSniffer {
       const names = record.map((h) => h.trim());
       const seen = new Set<string>();
       names.forEach((name, i) => {
-        if (name === '') this.failure ??= new AppError('CSV_INVALID', `header column ${i + 1} has no name`, [{ path: `header/${i}`, message: 'empty column name' }]);
-        if (seen.has(name)) this.failure ??= new AppError('CSV_INVALID', `the header names column ${JSON.stringify(name)} twice`, [{ path: `header/${i}`, message: 'duplicate column name' }]);
+        if (name === '')
+          this.failure ??= new AppError('CSV_INVALID', `header column ${i + 1} has no name`, [
+            { path: `header/${i}`, message: 'empty column name' },
+          ]);
+        if (seen.has(name))
+          this.failure ??= new AppError(
+            'CSV_INVALID',
+            `the header names column ${JSON.stringify(name)} twice`,
+            [{ path: `header/${i}`, message: 'duplicate column name' }],
+          );
         seen.add(name);
       });
       this.header = names;
@@ -54,7 +62,11 @@ export class CsvSchemaSniffer {
   async end(): Promise<DatasetSchema> {
     this.parser.end();
     await this.done;
-    if (!this.header) throw new AppError('DATASET_EMPTY', 'the file is empty: expected a header row and at least one data row');
+    if (!this.header)
+      throw new AppError(
+        'DATASET_EMPTY',
+        'the file is empty: expected a header row and at least one data row',
+      );
     if (this.rows === 0) throw new AppError('DATASET_EMPTY', 'the file has a header but no data rows');
     return { columns: this.stats.map((s) => s.finish(this.rows)), rowCount: this.rows };
   }
@@ -69,5 +81,10 @@ function csvError(error: unknown): AppError {
   } else if (e.code?.startsWith('CSV_')) {
     detail = `${e.message ?? e.code}`;
   }
-  return new AppError('CSV_INVALID', detail, [{ path: e.lines !== undefined ? `line/${e.lines}` : 'file', message: detail }], { cause: error });
+  return new AppError(
+    'CSV_INVALID',
+    detail,
+    [{ path: e.lines !== undefined ? `line/${e.lines}` : 'file', message: detail }],
+    { cause: error },
+  );
 }

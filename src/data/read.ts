@@ -21,7 +21,9 @@ export async function readCsvColumns(
   let header: string[] | undefined;
   let indices: number[] = [];
   const numeric = wanted.map((c) => (c.type === 'numeric' ? new Float64Array(rowCount) : undefined));
-  const strings = wanted.map((c) => (c.type === 'numeric' ? undefined : new Array<string | null>(rowCount).fill(null)));
+  const strings = wanted.map((c) =>
+    c.type === 'numeric' ? undefined : new Array<string | null>(rowCount).fill(null),
+  );
   let i = 0;
   for await (const record of parser as AsyncIterable<string[]>) {
     if (!header) {

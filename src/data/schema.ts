@@ -94,7 +94,14 @@ export class ColumnStats {
     const distinct = this.distinctCapped ? DISTINCT_CAP : this.distinctValues.size;
     const base = { name: this.name, missing: this.missing, distinct, distinctCapped: this.distinctCapped };
     if (this.present > 0 && this.numeric === this.present) {
-      return { ...base, type: 'numeric', integer: this.integer === this.present, min: this.min, max: this.max, mean: this.sum / this.present };
+      return {
+        ...base,
+        type: 'numeric',
+        integer: this.integer === this.present,
+        min: this.min,
+        max: this.max,
+        mean: this.sum / this.present,
+      };
     }
     if (this.present > 0 && this.boolean === this.present) return { ...base, type: 'boolean' };
     // Free text: long values, mostly with spaces, mostly distinct. Otherwise a category.

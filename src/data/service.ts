@@ -48,7 +48,10 @@ export class DatasetService {
     options: { maxBytes: number; source: string },
   ): Promise<{ version: DatasetVersion; created: boolean }> {
     if (!DATASET_NAME.test(name)) {
-      throw invalid('name', 'use 1 to 128 letters, digits, dots, dashes and underscores, starting with a letter or digit');
+      throw invalid(
+        'name',
+        'use 1 to 128 letters, digits, dots, dashes and underscores, starting with a letter or digit',
+      );
     }
     const writer = await this.artifacts.begin();
     const sniffer = new CsvSchemaSniffer();
@@ -57,7 +60,10 @@ export class DatasetService {
       for await (const piece of body) {
         const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
         if (writer.size + chunk.byteLength > options.maxBytes) {
-          throw new AppError('PAYLOAD_TOO_LARGE', `the file is larger than the limit of ${options.maxBytes} bytes`);
+          throw new AppError(
+            'PAYLOAD_TOO_LARGE',
+            `the file is larger than the limit of ${options.maxBytes} bytes`,
+          );
         }
         await writer.write(chunk);
         sniffer.write(chunk);
@@ -69,7 +75,12 @@ export class DatasetService {
     }
     const ref = await writer.commit();
     return this.store.transaction(async (trx) => {
-      let dataset = await trx.selectFrom('datasets').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+      let dataset = await trx
+        .selectFrom('datasets')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('name', '=', name)
+        .executeTakeFirst();
       if (!dataset) {
         dataset = { id: newId('ds'), project_id: projectId, name, created_at: nowIso() };
         await trx.insertInto('datasets').values(dataset).execute();
@@ -81,7 +92,8 @@ export class DatasetService {
         .orderBy('version', 'desc')
         .limit(1)
         .executeTakeFirst();
-      if (latest && latest.content_hash === ref.hash) return { version: toVersion(latest, name), created: false };
+      if (latest && latest.content_hash === ref.hash)
+        return { version: toVersion(latest, name), created: false };
       const row = {
         id: newId('dsv'),
         dataset_id: dataset.id,
@@ -110,11 +122,21 @@ export class DatasetService {
       .groupBy(['datasets.id', 'datasets.name', 'datasets.created_at'])
       .orderBy('datasets.name')
       .execute();
-    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, latestVersion: r.latest === null ? null : Number(r.latest) }));
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      createdAt: r.created_at,
+      latestVersion: r.latest === null ? null : Number(r.latest),
+    }));
   }
 
   async get(projectId: string, name: string): Promise<Dataset & { versions: DatasetVersion[] }> {
-    const dataset = await this.store.db.selectFrom('datasets').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    const dataset = await this.store.db
+      .selectFrom('datasets')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     if (!dataset) throw notFound('dataset', name);
     const rows = await this.store.db
       .selectFrom('dataset_versions')
@@ -124,7 +146,13 @@ export class DatasetService {
       .orderBy('version', 'desc')
       .execute();
     const versions = rows.map((r) => toVersion(r, name));
-    return { id: dataset.id, name, createdAt: dataset.created_at, latestVersion: versions[0]?.version ?? null, versions };
+    return {
+      id: dataset.id,
+      name,
+      createdAt: dataset.created_at,
+      latestVersion: versions[0]?.version ?? null,
+      versions,
+    };
   }
 
   /** A version by number, or the latest when `version` is undefined. */
@@ -135,7 +163,10 @@ export class DatasetService {
       .selectAll('dataset_versions')
       .where('datasets.project_id', '=', projectId)
       .where('datasets.name', '=', name);
-    query = version === undefined ? query.orderBy('dataset_versions.version', 'desc').limit(1) : query.where('dataset_versions.version', '=', version);
+    query =
+      version === undefined
+        ? query.orderBy('dataset_versions.version', 'desc').limit(1)
+        : query.where('dataset_versions.version', '=', version);
     const row = await query.executeTakeFirst();
     if (!row) throw notFound('dataset version', version === undefined ? name : `${name}@${version}`);
     return toVersion(row, name);

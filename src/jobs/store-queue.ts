@@ -75,12 +75,20 @@ export class StoreJobQueue implements JobQueue {
   }
 
   async get(projectId: string, id: string): Promise<Job> {
-    const row = await this.store.db.selectFrom('jobs').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+    const row = await this.store.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!row) throw notFound('job', id);
     return toJob(row);
   }
 
-  async list(projectId: string, options: { limit?: number; before?: string; status?: JobStatus } = {}): Promise<Job[]> {
+  async list(
+    projectId: string,
+    options: { limit?: number; before?: string; status?: JobStatus } = {},
+  ): Promise<Job[]> {
     let query = this.store.db
       .selectFrom('jobs')
       .selectAll()
@@ -99,18 +107,30 @@ export class StoreJobQueue implements JobQueue {
     if (job.status === 'queued') {
       const r = await this.store.db
         .updateTable('jobs')
-        .set({ status: 'cancelled', message: 'cancelled before it started', finished_at: now, updated_at: now })
+        .set({
+          status: 'cancelled',
+          message: 'cancelled before it started',
+          finished_at: now,
+          updated_at: now,
+        })
         .where('id', '=', id)
         .where('status', '=', 'queued')
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 1) return this.get(projectId, id);
     }
     if (job.status === 'running' || job.status === 'queued') {
-      await this.store.db.updateTable('jobs').set({ cancel_requested: 1, updated_at: now }).where('id', '=', id).execute();
+      await this.store.db
+        .updateTable('jobs')
+        .set({ cancel_requested: 1, updated_at: now })
+        .where('id', '=', id)
+        .execute();
       this.running.get(id)?.controller.abort(new Error('cancelled'));
       return this.get(projectId, id);
     }
-    throw new AppError('STATE_CONFLICT', `job ${id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}`);
+    throw new AppError(
+      'STATE_CONFLICT',
+      `job ${id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}`,
+    );
   }
 
   async start(handlers: Readonly<Record<string, JobHandler>>): Promise<void> {
@@ -148,12 +168,20 @@ export class StoreJobQueue implements JobQueue {
         .updateTable('jobs')
         .set(
           retry
-            ? { status: 'queued', lease_owner: null, lease_expires_at: null, message: `interrupted during attempt ${job.attempts}; queued again`, updated_at: now }
+            ? {
+                status: 'queued',
+                lease_owner: null,
+                lease_expires_at: null,
+                message: `interrupted during attempt ${job.attempts}; queued again`,
+                updated_at: now,
+              }
             : {
                 status: job.cancel_requested ? 'cancelled' : 'failed',
                 lease_owner: null,
                 lease_expires_at: null,
-                error: job.cancel_requested ? null : `interrupted: the worker stopped during attempt ${job.attempts} of ${job.max_attempts}`,
+                error: job.cancel_requested
+                  ? null
+                  : `interrupted: the worker stopped during attempt ${job.attempts} of ${job.max_attempts}`,
                 message: job.cancel_requested ? 'cancelled' : 'interrupted',
                 finished_at: now,
                 updated_at: now,
@@ -237,7 +265,12 @@ export class StoreJobQueue implements JobQueue {
         .where('id', 'in', ids)
         .where('lease_owner', '=', this.owner)
         .execute();
-      const cancelled = await this.store.db.selectFrom('jobs').select('id').where('id', 'in', ids).where('cancel_requested', '=', 1).execute();
+      const cancelled = await this.store.db
+        .selectFrom('jobs')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('cancel_requested', '=', 1)
+        .execute();
       for (const { id } of cancelled) this.running.get(id)?.controller.abort(new Error('cancelled'));
       if (!this.options.soleWorker) await this.recover(false);
     } catch (error) {
@@ -263,7 +296,14 @@ export class StoreJobQueue implements JobQueue {
         if (message !== undefined) set.message = message;
         if (metrics !== undefined) set.metrics_json = JSON.stringify(metrics);
         pending = pending
-          .then(() => this.store.db.updateTable('jobs').set(set).where('id', '=', job.id).where('lease_owner', '=', this.owner).execute())
+          .then(() =>
+            this.store.db
+              .updateTable('jobs')
+              .set(set)
+              .where('id', '=', job.id)
+              .where('lease_owner', '=', this.owner)
+              .execute(),
+          )
           .catch((e) => this.options.onError?.(e, job));
       },
     };
@@ -286,7 +326,16 @@ export class StoreJobQueue implements JobQueue {
         await outcome.commit?.(trx);
         await trx
           .updateTable('jobs')
-          .set({ status: 'succeeded', progress: 1, message: 'done', result_json: JSON.stringify(outcome.result ?? null), lease_owner: null, lease_expires_at: null, finished_at: now, updated_at: now })
+          .set({
+            status: 'succeeded',
+            progress: 1,
+            message: 'done',
+            result_json: JSON.stringify(outcome.result ?? null),
+            lease_owner: null,
+            lease_expires_at: null,
+            finished_at: now,
+            updated_at: now,
+          })
           .where('id', '=', job.id)
           .execute();
       });
@@ -299,16 +348,25 @@ export class StoreJobQueue implements JobQueue {
 
   private async fail(job: Job, controller: AbortController, error: unknown): Promise<void> {
     const now = nowIso();
-    const row = await this.store.db.selectFrom('jobs').select(['cancel_requested', 'attempts', 'max_attempts']).where('id', '=', job.id).executeTakeFirst();
+    const row = await this.store.db
+      .selectFrom('jobs')
+      .select(['cancel_requested', 'attempts', 'max_attempts'])
+      .where('id', '=', job.id)
+      .executeTakeFirst();
     const cancelled = row?.cancel_requested === 1;
     const message = error instanceof Error ? error.message : String(error);
     const permanent = error instanceof PermanentJobError || error instanceof AppError;
-    const retry = !cancelled && !permanent && !this.stopped && row !== undefined && row.attempts < row.max_attempts;
+    const retry =
+      !cancelled && !permanent && !this.stopped && row !== undefined && row.attempts < row.max_attempts;
     if (!cancelled && !permanent) this.options.onError?.(error, job);
     const set = cancelled
       ? { status: 'cancelled', message: 'cancelled', finished_at: now }
       : retry
-        ? { status: 'queued', message: `attempt ${row.attempts} failed: ${message}; queued again`, error: message }
+        ? {
+            status: 'queued',
+            message: `attempt ${row.attempts} failed: ${message}; queued again`,
+            error: message,
+          }
         : this.stopped && controller.signal.aborted
           ? undefined // left to lease recovery after the restart
           : { status: 'failed', message: 'failed', error: message, finished_at: now };

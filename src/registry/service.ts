@@ -69,12 +69,26 @@ export class ModelRegistry {
 
   /** Adds the next version of a model (creating the model on its first version), inside `trx`. */
   async addVersion(trx: Transaction<Database>, input: NewModelVersion): Promise<ModelVersion> {
-    let model = await trx.selectFrom('models').selectAll().where('project_id', '=', input.projectId).where('name', '=', input.model).executeTakeFirst();
+    let model = await trx
+      .selectFrom('models')
+      .selectAll()
+      .where('project_id', '=', input.projectId)
+      .where('name', '=', input.model)
+      .executeTakeFirst();
     if (!model) {
-      model = { id: newId('mdl'), project_id: input.projectId, name: input.model, task: input.task, created_at: nowIso() };
+      model = {
+        id: newId('mdl'),
+        project_id: input.projectId,
+        name: input.model,
+        task: input.task,
+        created_at: nowIso(),
+      };
       await trx.insertInto('models').values(model).execute();
     } else if (model.task !== input.task) {
-      throw new AppError('STATE_CONFLICT', `model ${input.model} is a ${model.task} model; a ${input.task} version cannot be added`);
+      throw new AppError(
+        'STATE_CONFLICT',
+        `model ${input.model} is a ${model.task} model; a ${input.task} version cannot be added`,
+      );
     }
     const latest = await trx
       .selectFrom('model_versions')
@@ -111,11 +125,22 @@ export class ModelRegistry {
       .groupBy(['models.id', 'models.name', 'models.task', 'models.created_at'])
       .orderBy('models.name')
       .execute();
-    return rows.map((r) => ({ id: r.id, name: r.name, task: r.task as Task, createdAt: r.created_at, latestVersion: r.latest === null ? null : Number(r.latest) }));
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      task: r.task as Task,
+      createdAt: r.created_at,
+      latestVersion: r.latest === null ? null : Number(r.latest),
+    }));
   }
 
   async getModel(projectId: string, name: string): Promise<Model & { versions: ModelVersion[] }> {
-    const model = await this.store.db.selectFrom('models').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    const model = await this.store.db
+      .selectFrom('models')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     if (!model) throw notFound('model', name);
     const rows = await this.store.db
       .selectFrom('model_versions')
@@ -125,7 +150,14 @@ export class ModelRegistry {
       .orderBy('version', 'desc')
       .execute();
     const versions = rows.map((r) => toVersion(r, name));
-    return { id: model.id, name, task: model.task as Task, createdAt: model.created_at, latestVersion: versions[0]?.version ?? null, versions };
+    return {
+      id: model.id,
+      name,
+      task: model.task as Task,
+      createdAt: model.created_at,
+      latestVersion: versions[0]?.version ?? null,
+      versions,
+    };
   }
 
   /** A version by number, or the latest when `version` is undefined. */
@@ -136,7 +168,10 @@ export class ModelRegistry {
       .selectAll('model_versions')
       .where('models.project_id', '=', projectId)
       .where('models.name', '=', name);
-    query = version === undefined ? query.orderBy('model_versions.version', 'desc').limit(1) : query.where('model_versions.version', '=', version);
+    query =
+      version === undefined
+        ? query.orderBy('model_versions.version', 'desc').limit(1)
+        : query.where('model_versions.version', '=', version);
     const row = await query.executeTakeFirst();
     if (!row) throw notFound('model version', version === undefined ? name : `${name}@${version}`);
     return toVersion(row, name);

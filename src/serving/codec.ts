@@ -33,7 +33,8 @@ export function rowsToTensors(signature: Signature, rows: readonly unknown[]): R
       continue;
     }
     const record = row as Record<string, unknown>;
-    for (const key of Object.keys(record)) if (!known.has(key)) report(`/rows/${i}/${key}`, 'is not an input of this model');
+    for (const key of Object.keys(record))
+      if (!known.has(key)) report(`/rows/${i}/${key}`, 'is not an input of this model');
     for (const input of signature.inputs) {
       const path = `/rows/${i}/${input.name}`;
       if (!Object.hasOwn(record, input.name)) {
@@ -58,7 +59,11 @@ export function rowsToTensors(signature: Signature, rows: readonly unknown[]): R
   }
   if (issues.length > 0) {
     const first = issues[0]!;
-    throw new AppError('PREDICTION_INPUT_INVALID', `${first.path} ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`, issues);
+    throw new AppError(
+      'PREDICTION_INPUT_INVALID',
+      `${first.path} ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`,
+      issues,
+    );
   }
   const feeds: Record<string, NamedTensor> = {};
   for (const [name, data] of numeric) feeds[name] = { type: 'float32', data, dims: [n, 1] };
@@ -79,7 +84,11 @@ function describe(v: unknown): string {
 }
 
 /** ONNX outputs → one prediction per row. */
-export function tensorsToPredictions(signature: Signature, outputs: Record<string, NamedTensor>, n: number): Prediction[] {
+export function tensorsToPredictions(
+  signature: Signature,
+  outputs: Record<string, NamedTensor>,
+  n: number,
+): Prediction[] {
   const out: Prediction[] = new Array(n);
   if (signature.task === 'regression') {
     const values = outputs.value?.data as Float32Array | undefined;

@@ -63,7 +63,15 @@ export class DeploymentService {
       try {
         const version = await this.registry.getVersionById(row.project_id, row.model_version_id);
         const runtime = await this.runtimeFor(version);
-        this.live.set(key(row.project_id, row.name), { id: row.id, projectId: row.project_id, name: row.name, version, runtime, createdAt: row.created_at, updatedAt: row.updated_at });
+        this.live.set(key(row.project_id, row.name), {
+          id: row.id,
+          projectId: row.project_id,
+          name: row.name,
+          version,
+          runtime,
+          createdAt: row.created_at,
+          updatedAt: row.updated_at,
+        });
       } catch (error) {
         onError?.(error, row.name);
       }
@@ -71,31 +79,62 @@ export class DeploymentService {
     this.loaded = true;
   }
 
-  async create(projectId: string, input: { name: string; model: string; version?: number | undefined }, createdBy: string): Promise<Deployment> {
-    if (!DEPLOYMENT_NAME.test(input.name)) throw invalid('name', 'use 1 to 63 lowercase letters, digits and dashes');
+  async create(
+    projectId: string,
+    input: { name: string; model: string; version?: number | undefined },
+    createdBy: string,
+  ): Promise<Deployment> {
+    if (!DEPLOYMENT_NAME.test(input.name))
+      throw invalid('name', 'use 1 to 63 lowercase letters, digits and dashes');
     const version = await this.registry.getVersion(projectId, input.model, input.version);
     // Load and warm the model first: a deployment exists only once it can answer.
     const runtime = await this.runtimeFor(version);
     const now = nowIso();
-    const row = { id: newId('dep'), project_id: projectId, name: input.name, model_version_id: version.id, created_by: createdBy, created_at: now, updated_at: now };
+    const row = {
+      id: newId('dep'),
+      project_id: projectId,
+      name: input.name,
+      model_version_id: version.id,
+      created_by: createdBy,
+      created_at: now,
+      updated_at: now,
+    };
     try {
       await this.store.db.insertInto('deployments').values(row).execute();
     } catch (error) {
-      if (this.store.dialect.isUniqueViolation(error)) throw new AppError('NAME_TAKEN', `deployment ${JSON.stringify(input.name)} already exists`);
+      if (this.store.dialect.isUniqueViolation(error))
+        throw new AppError('NAME_TAKEN', `deployment ${JSON.stringify(input.name)} already exists`);
       throw error;
     }
-    const live: Live = { id: row.id, projectId, name: input.name, version, runtime, createdAt: now, updatedAt: now };
+    const live: Live = {
+      id: row.id,
+      projectId,
+      name: input.name,
+      version,
+      runtime,
+      createdAt: now,
+      updatedAt: now,
+    };
     this.live.set(key(projectId, input.name), live);
     return toDeployment(live);
   }
 
   /** Points a deployment at another version; the new model is warm before the switch. */
-  async update(projectId: string, name: string, input: { model?: string | undefined; version?: number | undefined }): Promise<Deployment> {
+  async update(
+    projectId: string,
+    name: string,
+    input: { model?: string | undefined; version?: number | undefined },
+  ): Promise<Deployment> {
     const current = this.get(projectId, name);
     const version = await this.registry.getVersion(projectId, input.model ?? current.model, input.version);
     const runtime = await this.runtimeFor(version);
     const now = nowIso();
-    await this.store.db.updateTable('deployments').set({ model_version_id: version.id, updated_at: now }).where('project_id', '=', projectId).where('name', '=', name).execute();
+    await this.store.db
+      .updateTable('deployments')
+      .set({ model_version_id: version.id, updated_at: now })
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .execute();
     const old = this.live.get(key(projectId, name))!;
     const live: Live = { ...old, version, runtime, updatedAt: now };
     this.live.set(key(projectId, name), live);
@@ -104,12 +143,19 @@ export class DeploymentService {
 
   async remove(projectId: string, name: string): Promise<void> {
     this.get(projectId, name);
-    await this.store.db.deleteFrom('deployments').where('project_id', '=', projectId).where('name', '=', name).execute();
+    await this.store.db
+      .deleteFrom('deployments')
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .execute();
     this.live.delete(key(projectId, name));
   }
 
   list(projectId: string): Deployment[] {
-    return [...this.live.values()].filter((d) => d.projectId === projectId).map(toDeployment).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.live.values()]
+      .filter((d) => d.projectId === projectId)
+      .map(toDeployment)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   get(projectId: string, name: string): Deployment {
@@ -122,16 +168,27 @@ export class DeploymentService {
     const live = this.live.get(key(projectId, name));
     if (!live) throw notFound('deployment', name);
     if (rows.length === 0) throw invalid('/rows', 'must hold at least one row');
-    if (rows.length > this.maxRows) throw new AppError('TOO_MANY_ROWS', `at most ${this.maxRows} rows per request, got ${rows.length}`);
+    if (rows.length > this.maxRows)
+      throw new AppError('TOO_MANY_ROWS', `at most ${this.maxRows} rows per request, got ${rows.length}`);
     const signature = live.version.signature;
     const feeds = rowsToTensors(signature, rows);
     let outputs;
     try {
       outputs = await live.runtime.run(feeds);
     } catch (error) {
-      throw new AppError('INFERENCE_FAILED', `model ${live.version.model} version ${live.version.version} failed while predicting`, [], { cause: error });
+      throw new AppError(
+        'INFERENCE_FAILED',
+        `model ${live.version.model} version ${live.version.version} failed while predicting`,
+        [],
+        { cause: error },
+      );
     }
-    return { deployment: name, model: live.version.model, version: live.version.version, predictions: tensorsToPredictions(signature, outputs, rows.length) };
+    return {
+      deployment: name,
+      model: live.version.model,
+      version: live.version.version,
+      predictions: tensorsToPredictions(signature, outputs, rows.length),
+    };
   }
 
   private runtimeFor(version: ModelVersion): Promise<ModelRuntime> {
@@ -163,5 +220,14 @@ function key(projectId: string, name: string): string {
 }
 
 function toDeployment(l: Live): Deployment {
-  return { id: l.id, name: l.name, model: l.version.model, version: l.version.version, modelVersionId: l.version.id, ready: true, createdAt: l.createdAt, updatedAt: l.updatedAt };
+  return {
+    id: l.id,
+    name: l.name,
+    model: l.version.model,
+    version: l.version.version,
+    modelVersionId: l.version.id,
+    ready: true,
+    createdAt: l.createdAt,
+    updatedAt: l.updatedAt,
+  };
 }

@@ -31,7 +31,11 @@ export async function loadOnnxRuntime(bytes: Uint8Array): Promise<ModelRuntime> 
     graphOptimizationLevel: 'all',
   });
   const info = (m: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] =>
-    m.map((v) => ({ name: v.name, type: v.isTensor ? v.type : 'non-tensor', shape: v.isTensor ? [...v.shape] : [] }));
+    m.map((v) => ({
+      name: v.name,
+      type: v.isTensor ? v.type : 'non-tensor',
+      shape: v.isTensor ? [...v.shape] : [],
+    }));
   const inputs = info(session.inputMetadata);
   const outputs = info(session.outputMetadata);
   return {
@@ -39,7 +43,8 @@ export async function loadOnnxRuntime(bytes: Uint8Array): Promise<ModelRuntime> 
     outputs,
     async run(feeds) {
       const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data as ort.Tensor.DataType, t.dims);
+      for (const [name, t] of Object.entries(feeds))
+        ortFeeds[name] = new ort.Tensor(t.type, t.data as ort.Tensor.DataType, t.dims);
       const results = await session.run(ortFeeds);
       const out: Record<string, NamedTensor> = {};
       for (const [name, t] of Object.entries(results)) {

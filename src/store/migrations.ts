@@ -81,8 +81,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('finished_at', 'text')
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('jobs_status_created').on('jobs').columns(['status', 'created_at']).execute();
-      await db.schema.createIndex('jobs_project_created').on('jobs').columns(['project_id', 'created_at']).execute();
+      await db.schema
+        .createIndex('jobs_status_created')
+        .on('jobs')
+        .columns(['status', 'created_at'])
+        .execute();
+      await db.schema
+        .createIndex('jobs_project_created')
+        .on('jobs')
+        .columns(['project_id', 'created_at'])
+        .execute();
       await db.schema
         .createTable('models')
         .addColumn('id', 'text', (c) => c.primaryKey())

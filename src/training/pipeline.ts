@@ -13,7 +13,11 @@ import type { TrainOutput, TrainProgress, TrainSpec } from './spec.js';
  * drop rows without a target, split (stratified for classification, seeded), fit the
  * preprocessing on the training rows only, fit the model, evaluate on the held-out rows, export.
  */
-export function trainPipeline(columns: readonly TableColumn[], spec: TrainSpec, progress: TrainProgress): TrainOutput {
+export function trainPipeline(
+  columns: readonly TableColumn[],
+  spec: TrainSpec,
+  progress: TrainProgress,
+): TrainOutput {
   const started = performance.now();
   const targetColumn = columns.find((c) => c.name === spec.target.name);
   if (!targetColumn) throw new Error(`target column ${spec.target.name} was not read`);
@@ -25,7 +29,8 @@ export function trainPipeline(columns: readonly TableColumn[], spec: TrainSpec, 
     const v = targetColumn.values[i];
     if (targetColumn.kind === 'numeric' ? !Number.isNaN(v as number) : v !== null) keep.push(i);
   }
-  if (keep.length < 2) throw new TrainingDataError(`the target ${spec.target.name} has fewer than 2 rows with a value`);
+  if (keep.length < 2)
+    throw new TrainingDataError(`the target ${spec.target.name} has fewer than 2 rows with a value`);
 
   let labels: (string | number)[] | undefined;
   let yClass: Int32Array | undefined;
@@ -33,14 +38,21 @@ export function trainPipeline(columns: readonly TableColumn[], spec: TrainSpec, 
   if (spec.task === 'classification') {
     ({ labels, y: yClass } = encodeClasses(targetColumn, keep));
     if (labels.length < 2) {
-      throw new TrainingDataError(`the target ${spec.target.name} has only one class (${String(labels[0])}); a classifier needs at least two`);
+      throw new TrainingDataError(
+        `the target ${spec.target.name} has only one class (${String(labels[0])}); a classifier needs at least two`,
+      );
     }
   } else {
-    if (targetColumn.kind !== 'numeric') throw new TrainingDataError(`the target ${spec.target.name} is not numeric; regression needs numbers`);
+    if (targetColumn.kind !== 'numeric')
+      throw new TrainingDataError(`the target ${spec.target.name} is not numeric; regression needs numbers`);
     yValue = Float64Array.from(keep, (i) => targetColumn.values[i]!);
   }
 
-  const split = trainTestSplit(keep.length, { testFraction: spec.testFraction, seed: spec.seed, ...(yClass ? { stratify: yClass } : {}) });
+  const split = trainTestSplit(keep.length, {
+    testFraction: spec.testFraction,
+    seed: spec.seed,
+    ...(yClass ? { stratify: yClass } : {}),
+  });
   const trainRows = Uint32Array.from(split.train, (k) => keep[k]!);
   const testRows = Uint32Array.from(split.test, (k) => keep[k]!);
   progress(0.1, `split ${trainRows.length} training and ${testRows.length} test rows`);
@@ -61,13 +73,22 @@ export function trainPipeline(columns: readonly TableColumn[], spec: TrainSpec, 
       l2: spec.params.l2,
       maxIter: spec.params.maxIter,
       onProgress: (iteration, loss) =>
-        progress(0.2 + 0.7 * Math.min(1, iteration / spec.params.maxIter), `iteration ${iteration}`, { iteration, loss }),
+        progress(0.2 + 0.7 * Math.min(1, iteration / spec.params.maxIter), `iteration ${iteration}`, {
+          iteration,
+          loss,
+        }),
     });
     model = fit.model;
     iterations = fit.iterations;
     const P = predictProba(fit.model, Xtest);
     const report = classificationReport(yTest, P, C);
-    metrics = { ...report.metrics, confusionMatrix: report.confusionMatrix, labels, iterations, converged: fit.converged };
+    metrics = {
+      ...report.metrics,
+      confusionMatrix: report.confusionMatrix,
+      labels,
+      iterations,
+      converged: fit.converged,
+    };
   } else {
     const yTrain = Float64Array.from(split.train, (k) => yValue![k]!);
     const yTest = Float64Array.from(split.test, (k) => yValue![k]!);
@@ -79,7 +100,10 @@ export function trainPipeline(columns: readonly TableColumn[], spec: TrainSpec, 
   const signature: Signature = {
     task: spec.task,
     target: spec.target.name,
-    inputs: spec.features.map((f) => ({ name: f.name, type: f.type === 'numeric' ? 'numeric' : f.type === 'boolean' ? 'boolean' : 'categorical' })),
+    inputs: spec.features.map((f) => ({
+      name: f.name,
+      type: f.type === 'numeric' ? 'numeric' : f.type === 'boolean' ? 'boolean' : 'categorical',
+    })),
     ...(labels ? { labels } : {}),
   };
   const onnx = exportLinearPipeline({
@@ -102,7 +126,13 @@ export function trainPipeline(columns: readonly TableColumn[], spec: TrainSpec, 
     onnx,
     signature,
     metrics: { ...metrics, trainRows: trainRows.length, testRows: testRows.length },
-    params: { ...spec.params, testFraction: spec.testFraction, seed: spec.seed, features: featureNames(pre), iterations },
+    params: {
+      ...spec.params,
+      testFraction: spec.testFraction,
+      seed: spec.seed,
+      features: featureNames(pre),
+      iterations,
+    },
     trainRows: trainRows.length,
     testRows: testRows.length,
     durationMs: performance.now() - started,
@@ -118,7 +148,10 @@ export class TrainingDataError extends Error {
  * Maps target values to class indices 0..C-1. Labels are sorted (numerically when the target is
  * numeric) so that the same data always gives the same class order.
  */
-function encodeClasses(target: TableColumn, keep: readonly number[]): { labels: (string | number)[]; y: Int32Array } {
+function encodeClasses(
+  target: TableColumn,
+  keep: readonly number[],
+): { labels: (string | number)[]; y: Int32Array } {
   const y = new Int32Array(keep.length);
   if (target.kind === 'numeric') {
     const labels = [...new Set(keep.map((i) => target.values[i]!))].sort((a, b) => a - b);

@@ -2,7 +2,14 @@ import { Worker } from 'node:worker_threads';
 import type { ColumnSchema } from '../data/schema.js';
 import type { DatasetService } from '../data/service.js';
 import { AppError, invalid } from '../errors/index.js';
-import { PermanentJobError, type Job, type JobContext, type JobHandler, type JobOutcome, type JobQueue } from '../jobs/queue.js';
+import {
+  PermanentJobError,
+  type Job,
+  type JobContext,
+  type JobHandler,
+  type JobOutcome,
+  type JobQueue,
+} from '../jobs/queue.js';
 import type { ModelRegistry } from '../registry/service.js';
 import type { ArtifactStore } from '../store/artifacts.js';
 import { ALGORITHM_TASK, ALGORITHMS, type Algorithm, type TrainOutput, type TrainSpec } from './spec.js';
@@ -42,7 +49,13 @@ export class TrainingService {
 
   async submit(projectId: string, request: TrainRequest, createdBy: string): Promise<Job> {
     const spec = await this.resolve(projectId, request);
-    return this.jobs.enqueue({ projectId, type: TRAIN_JOB, payload: { projectId, spec }, createdBy, maxAttempts: 2 });
+    return this.jobs.enqueue({
+      projectId,
+      type: TRAIN_JOB,
+      payload: { projectId, spec },
+      createdBy,
+      maxAttempts: 2,
+    });
   }
 
   /** Turns a request into a full spec, refusing what cannot train with an error naming the field. */
@@ -51,26 +64,50 @@ export class TrainingService {
     const columns = new Map(version.schema.columns.map((c) => [c.name, c]));
     const target = columns.get(request.target);
     if (!target) {
-      throw invalid('target', `the dataset ${version.dataset}@${version.version} has no column ${JSON.stringify(request.target)}; columns: ${[...columns.keys()].join(', ')}`);
+      throw invalid(
+        'target',
+        `the dataset ${version.dataset}@${version.version} has no column ${JSON.stringify(request.target)}; columns: ${[...columns.keys()].join(', ')}`,
+      );
     }
     const present = version.rowCount - target.missing;
-    if (present === 0) throw new AppError('TARGET_INVALID', `the target ${target.name} has no values`, [{ path: 'target', message: 'all values are missing' }]);
+    if (present === 0)
+      throw new AppError('TARGET_INVALID', `the target ${target.name} has no values`, [
+        { path: 'target', message: 'all values are missing' },
+      ]);
 
-    const algorithm = request.algorithm === undefined || request.algorithm === 'auto' ? autoAlgorithm(target) : request.algorithm;
-    if (!ALGORITHMS.includes(algorithm)) throw invalid('algorithm', `must be one of auto, ${ALGORITHMS.join(', ')}`);
+    const algorithm =
+      request.algorithm === undefined || request.algorithm === 'auto'
+        ? autoAlgorithm(target)
+        : request.algorithm;
+    if (!ALGORITHMS.includes(algorithm))
+      throw invalid('algorithm', `must be one of auto, ${ALGORITHMS.join(', ')}`);
     const task = ALGORITHM_TASK[algorithm];
     if (task === 'regression' && target.type !== 'numeric') {
-      throw new AppError('TARGET_INVALID', `the target ${target.name} is ${target.type}; ${algorithm} needs a numeric target`, [{ path: 'target', message: `not numeric (${target.type})` }]);
+      throw new AppError(
+        'TARGET_INVALID',
+        `the target ${target.name} is ${target.type}; ${algorithm} needs a numeric target`,
+        [{ path: 'target', message: `not numeric (${target.type})` }],
+      );
     }
     if (task === 'classification') {
       if (target.type === 'text') {
-        throw new AppError('TARGET_INVALID', `the target ${target.name} is free text, not classes`, [{ path: 'target', message: 'free text' }]);
+        throw new AppError('TARGET_INVALID', `the target ${target.name} is free text, not classes`, [
+          { path: 'target', message: 'free text' },
+        ]);
       }
       if (target.distinct < 2) {
-        throw new AppError('TARGET_INVALID', `the target ${target.name} has only one class; a classifier needs at least two`, [{ path: 'target', message: 'one class' }]);
+        throw new AppError(
+          'TARGET_INVALID',
+          `the target ${target.name} has only one class; a classifier needs at least two`,
+          [{ path: 'target', message: 'one class' }],
+        );
       }
       if (target.distinctCapped || target.distinct > MAX_CLASSES) {
-        throw new AppError('TARGET_INVALID', `the target ${target.name} has more than ${MAX_CLASSES} classes`, [{ path: 'target', message: 'too many classes' }]);
+        throw new AppError(
+          'TARGET_INVALID',
+          `the target ${target.name} has more than ${MAX_CLASSES} classes`,
+          [{ path: 'target', message: 'too many classes' }],
+        );
       }
     }
 
@@ -80,27 +117,37 @@ export class TrainingService {
         const column = columns.get(name);
         if (!column) throw invalid(`features/${i}`, `the dataset has no column ${JSON.stringify(name)}`);
         if (name === target.name) throw invalid(`features/${i}`, 'the target cannot also be a feature');
-        if (column.type === 'text') throw invalid(`features/${i}`, `${name} is free text, which linear models do not take yet`);
+        if (column.type === 'text')
+          throw invalid(`features/${i}`, `${name} is free text, which linear models do not take yet`);
         return column;
       });
-      if (new Set(request.features).size !== request.features.length) throw invalid('features', 'a column is named twice');
+      if (new Set(request.features).size !== request.features.length)
+        throw invalid('features', 'a column is named twice');
     } else {
       // Every column but the target; free text and columns without a single value carry nothing for a linear model.
-      features = version.schema.columns.filter((c) => c.name !== target.name && c.type !== 'text' && c.missing < version.rowCount);
+      features = version.schema.columns.filter(
+        (c) => c.name !== target.name && c.type !== 'text' && c.missing < version.rowCount,
+      );
     }
-    if (features.length === 0) throw invalid('features', 'no usable feature column: every other column is text or empty');
+    if (features.length === 0)
+      throw invalid('features', 'no usable feature column: every other column is text or empty');
 
     const model = request.model ?? `${version.dataset}-${target.name}`.slice(0, 128);
-    if (!MODEL_NAME.test(model)) throw invalid('model', 'use 1 to 128 letters, digits, dots, dashes and underscores');
+    if (!MODEL_NAME.test(model))
+      throw invalid('model', 'use 1 to 128 letters, digits, dots, dashes and underscores');
     const testFraction = request.testFraction ?? 0.2;
     if (!(testFraction > 0 && testFraction < 1)) throw invalid('testFraction', 'must be between 0 and 1');
     if (Math.floor(present * testFraction) < 1 || present - Math.ceil(present * testFraction) < 2) {
-      throw invalid('testFraction', `${present} labelled rows are too few to hold out ${testFraction} of them`);
+      throw invalid(
+        'testFraction',
+        `${present} labelled rows are too few to hold out ${testFraction} of them`,
+      );
     }
     const l2 = request.params?.l2 ?? 1;
     if (!(l2 >= 0 && Number.isFinite(l2))) throw invalid('params/l2', 'must be a finite number ≥ 0');
     const maxIter = request.params?.maxIter ?? 300;
-    if (!(Number.isInteger(maxIter) && maxIter >= 1 && maxIter <= 100_000)) throw invalid('params/maxIter', 'must be a whole number from 1 to 100000');
+    if (!(Number.isInteger(maxIter) && maxIter >= 1 && maxIter <= 100_000))
+      throw invalid('params/maxIter', 'must be a whole number from 1 to 100000');
     const seed = request.seed ?? 42;
     if (!Number.isInteger(seed)) throw invalid('seed', 'must be a whole number');
 
@@ -129,7 +176,13 @@ export class TrainingService {
     let registered: { version: number; id: string } | undefined;
     return {
       get result() {
-        return { model: spec.model, version: registered?.version, modelVersionId: registered?.id, metrics: output.metrics, durationMs: Math.round(output.durationMs) };
+        return {
+          model: spec.model,
+          version: registered?.version,
+          modelVersionId: registered?.id,
+          metrics: output.metrics,
+          durationMs: Math.round(output.durationMs),
+        };
       },
       commit: async (trx) => {
         const mv = await this.registry.addVersion(trx, {
@@ -154,7 +207,9 @@ export class TrainingService {
 
 function autoAlgorithm(target: ColumnSchema): Algorithm {
   if (target.type !== 'numeric') return 'logistic_regression';
-  return target.integer && !target.distinctCapped && target.distinct <= MAX_AUTO_CLASSES ? 'logistic_regression' : 'linear_regression';
+  return target.integer && !target.distinctCapped && target.distinct <= MAX_AUTO_CLASSES
+    ? 'logistic_regression'
+    : 'linear_regression';
 }
 
 function runInWorker(path: string, spec: TrainSpec, ctx: JobContext): Promise<TrainOutput> {
@@ -176,6 +231,8 @@ function runInWorker(path: string, spec: TrainSpec, ctx: JobContext): Promise<Tr
       else finish(() => reject(m.permanent ? new PermanentJobError(m.message) : new Error(m.message)));
     });
     worker.on('error', (error) => finish(() => reject(error)));
-    worker.on('exit', (code) => finish(() => reject(new Error(`the training thread exited with code ${code}`))));
+    worker.on('exit', (code) =>
+      finish(() => reject(new Error(`the training thread exited with code ${code}`))),
+    );
   });
 }

@@ -1,12 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readCsvColumns } from '../data/read.js';
 import { trainPipeline, TrainingDataError } from './pipeline.js';
-import type { TrainSpec } from './spec.js';
+import type { TrainOutput, TrainSpec } from './spec.js';
 
 /** Messages from the training thread to the job that started it. */
 export type WorkerMessage =
   | { type: 'progress'; fraction: number; message: string; metrics?: Record<string, number> }
-  | { type: 'done'; output: Omit<import('./spec.js').TrainOutput, never> }
+  | { type: 'done'; output: TrainOutput }
   | { type: 'error'; message: string; permanent: boolean };
 
 interface WorkerInput {
@@ -27,5 +27,9 @@ try {
   );
   post({ type: 'done', output }, [output.onnx.buffer as ArrayBuffer]);
 } catch (error) {
-  post({ type: 'error', message: error instanceof Error ? error.message : String(error), permanent: error instanceof TrainingDataError });
+  post({
+    type: 'error',
+    message: error instanceof Error ? error.message : String(error),
+    permanent: error instanceof TrainingDataError,
+  });
 }

@@ -9,7 +9,10 @@ import { DIALECTS } from '../support/stores.js';
 
 async function project(store: MetadataStore): Promise<string> {
   const id = newId('prj');
-  await store.db.insertInto('projects').values({ id, name: id.toLowerCase().replace(/[^a-z0-9]/g, ''), description: '', created_at: nowIso() }).execute();
+  await store.db
+    .insertInto('projects')
+    .values({ id, name: id.toLowerCase().replace(/[^a-z0-9]/g, ''), description: '', created_at: nowIso() })
+    .execute();
   return id;
 }
 
@@ -47,7 +50,10 @@ for (const dialect of DIALECTS) {
           return {
             result: { echoed: job.payload },
             commit: async (trx) => {
-              await trx.insertInto('datasets').values({ id: newId('ds'), project_id: p, name: 'made-by-job', created_at: nowIso() }).execute();
+              await trx
+                .insertInto('datasets')
+                .values({ id: newId('ds'), project_id: p, name: 'made-by-job', created_at: nowIso() })
+                .execute();
             },
           };
         },
@@ -80,12 +86,24 @@ for (const dialect of DIALECTS) {
           throw new PermanentJobError('the target has one class');
         },
       });
-      const flaky = await q.enqueue({ projectId: p, type: 'flaky', payload: {}, createdBy: 'test', maxAttempts: 2 });
+      const flaky = await q.enqueue({
+        projectId: p,
+        type: 'flaky',
+        payload: {},
+        createdBy: 'test',
+        maxAttempts: 2,
+      });
       const failed = await finished(q, p, flaky.id);
       assert.equal(failed.status, 'failed');
       assert.equal(failed.attempts, 2);
       assert.equal(failed.error, 'flaky failure 2');
-      const bad = await q.enqueue({ projectId: p, type: 'bad', payload: {}, createdBy: 'test', maxAttempts: 3 });
+      const bad = await q.enqueue({
+        projectId: p,
+        type: 'bad',
+        payload: {},
+        createdBy: 'test',
+        maxAttempts: 3,
+      });
       const badDone = await finished(q, p, bad.id);
       assert.equal(badDone.status, 'failed');
       assert.equal(badDone.attempts, 1);
@@ -101,10 +119,14 @@ for (const dialect of DIALECTS) {
       });
       const p = await project(store);
       const waiting: JobHandler = (_job, ctx) =>
-        new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped by signal'))));
+        new Promise((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(new Error('stopped by signal'))),
+        );
       await q.start({ wait: waiting });
       const running = await q.enqueue({ projectId: p, type: 'wait', payload: {}, createdBy: 'test' });
-      await until('the first job to run', async () => ((await q.get(p, running.id)).status === 'running' ? true : undefined));
+      await until('the first job to run', async () =>
+        (await q.get(p, running.id)).status === 'running' ? true : undefined,
+      );
       const queued = await q.enqueue({ projectId: p, type: 'wait', payload: {}, createdBy: 'test' });
       assert.equal((await q.cancel(p, queued.id)).status, 'cancelled');
       await q.cancel(p, running.id);
@@ -142,13 +164,18 @@ for (const dialect of DIALECTS) {
           return {
             result: 'late',
             commit: async (trx) => {
-              await trx.insertInto('datasets').values({ id: newId('ds'), project_id: p, name: 'must-not-exist', created_at: nowIso() }).execute();
+              await trx
+                .insertInto('datasets')
+                .values({ id: newId('ds'), project_id: p, name: 'must-not-exist', created_at: nowIso() })
+                .execute();
             },
           };
         },
       });
       const job = await q.enqueue({ projectId: p, type: 'late', payload: {}, createdBy: 'test' });
-      await until('the job to run', async () => ((await q.get(p, job.id)).status === 'running' ? true : undefined));
+      await until('the job to run', async () =>
+        (await q.get(p, job.id)).status === 'running' ? true : undefined,
+      );
       // 1. Another worker takes the job over (as lease recovery would).
       await store.db.updateTable('jobs').set({ lease_owner: 'w_other' }).where('id', '=', job.id).execute();
       // 2. The first worker finishes late.
@@ -164,9 +191,19 @@ for (const dialect of DIALECTS) {
       t.after(dispose);
       const p = await project(store);
       const enqueuer = new StoreJobQueue(store, { concurrency: 1, soleWorker: false });
-      const job: Job = await enqueuer.enqueue({ projectId: p, type: 'slow', payload: {}, createdBy: 'test', maxAttempts: 2 });
+      const job: Job = await enqueuer.enqueue({
+        projectId: p,
+        type: 'slow',
+        payload: {},
+        createdBy: 'test',
+        maxAttempts: 2,
+      });
       // 1. A worker process claims it and is killed in the middle.
-      const child = spawn(process.execPath, [new URL('../fixtures/queue-child.js', import.meta.url).pathname, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        process.execPath,
+        [new URL('../fixtures/queue-child.js', import.meta.url).pathname, url],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (d: Buffer) => d.toString().includes(`running ${job.id}`) && resolve());
         child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
@@ -191,8 +228,23 @@ for (const dialect of DIALECTS) {
       t.after(dispose);
       const p = await project(store);
       const q = new StoreJobQueue(store, { concurrency: 1, soleWorker: true });
-      const job = await q.enqueue({ projectId: p, type: 'x', payload: {}, createdBy: 'test', maxAttempts: 1 });
-      await store.db.updateTable('jobs').set({ status: 'running', attempts: 1, lease_owner: 'w_dead', lease_expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', job.id).execute();
+      const job = await q.enqueue({
+        projectId: p,
+        type: 'x',
+        payload: {},
+        createdBy: 'test',
+        maxAttempts: 1,
+      });
+      await store.db
+        .updateTable('jobs')
+        .set({
+          status: 'running',
+          attempts: 1,
+          lease_owner: 'w_dead',
+          lease_expires_at: new Date(Date.now() - 1000).toISOString(),
+        })
+        .where('id', '=', job.id)
+        .execute();
       assert.equal(await q.recover(false), 1);
       const failed = await q.get(p, job.id);
       assert.equal(failed.status, 'failed');

@@ -8,7 +8,11 @@ import { FsArtifactStore } from '../../src/store/fs/index.js';
 
 function fixture() {
   const root = mkdtempSync(join(tmpdir(), 'mass-artifacts-'));
-  return { root, store: new FsArtifactStore(root), dispose: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    root,
+    store: new FsArtifactStore(root),
+    dispose: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 test('put stores content under its SHA-256 and get returns it', async (t) => {

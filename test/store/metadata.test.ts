@@ -10,7 +10,17 @@ for (const dialect of DIALECTS) {
       t.after(dispose);
       await store.migrate();
       await store.ping();
-      const tables = ['projects', 'users', 'api_keys', 'datasets', 'dataset_versions', 'jobs', 'models', 'model_versions', 'deployments'] as const;
+      const tables = [
+        'projects',
+        'users',
+        'api_keys',
+        'datasets',
+        'dataset_versions',
+        'jobs',
+        'models',
+        'model_versions',
+        'deployments',
+      ] as const;
       for (const table of tables) {
         const rows = await store.db.selectFrom(table).selectAll().execute();
         assert.deepEqual(rows, [], `${table} starts empty`);
@@ -20,7 +30,12 @@ for (const dialect of DIALECTS) {
     test('rows round-trip with their types (integers, big sizes, nulls, unicode)', async (t) => {
       const { store, dispose } = await dialect.open();
       t.after(dispose);
-      const project = { id: newId('prj'), name: 'ünïcode-✓', description: 'd'.repeat(5000), created_at: nowIso() };
+      const project = {
+        id: newId('prj'),
+        name: 'ünïcode-✓',
+        description: 'd'.repeat(5000),
+        created_at: nowIso(),
+      };
       await store.db.insertInto('projects').values(project).execute();
       const ds = { id: newId('ds'), project_id: project.id, name: 'a', created_at: nowIso() };
       await store.db.insertInto('datasets').values(ds).execute();
@@ -48,12 +63,18 @@ for (const dialect of DIALECTS) {
     test('bad call: a duplicate name is recognised as a unique violation', async (t) => {
       const { store, dispose } = await dialect.open();
       t.after(dispose);
-      await store.db.insertInto('projects').values({ id: newId('prj'), name: 'dup', description: '', created_at: nowIso() }).execute();
+      await store.db
+        .insertInto('projects')
+        .values({ id: newId('prj'), name: 'dup', description: '', created_at: nowIso() })
+        .execute();
       const error = await store.db
         .insertInto('projects')
         .values({ id: newId('prj'), name: 'dup', description: '', created_at: nowIso() })
         .execute()
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       assert.ok(error, 'the second insert fails');
       assert.equal(store.dialect.isUniqueViolation(error), true);
       assert.equal(store.dialect.isUniqueViolation(new Error('other')), false);
@@ -64,7 +85,10 @@ for (const dialect of DIALECTS) {
       t.after(dispose);
       await assert.rejects(
         store.transaction(async (trx) => {
-          await trx.insertInto('projects').values({ id: newId('prj'), name: 'half', description: '', created_at: nowIso() }).execute();
+          await trx
+            .insertInto('projects')
+            .values({ id: newId('prj'), name: 'half', description: '', created_at: nowIso() })
+            .execute();
           throw new Error('boom after the first write');
         }),
         /boom/,
@@ -75,7 +99,12 @@ for (const dialect of DIALECTS) {
     test('foreign keys hold: a dataset needs its project', async (t) => {
       const { store, dispose } = await dialect.open();
       t.after(dispose);
-      await assert.rejects(store.db.insertInto('datasets').values({ id: newId('ds'), project_id: 'prj_missing', name: 'x', created_at: nowIso() }).execute());
+      await assert.rejects(
+        store.db
+          .insertInto('datasets')
+          .values({ id: newId('ds'), project_id: 'prj_missing', name: 'x', created_at: nowIso() })
+          .execute(),
+      );
     });
   });
 }

@@ -48,7 +48,13 @@ export async function call(
   server: { url: string },
   method: string,
   path: string,
-  options: { key?: string | undefined; json?: unknown; body?: RequestInit['body']; type?: string; headers?: Record<string, string> } = {},
+  options: {
+    key?: string | undefined;
+    json?: unknown;
+    body?: RequestInit['body'];
+    type?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
@@ -58,7 +64,11 @@ export async function call(
     headers['content-type'] = 'application/json';
   }
   if (options.type) headers['content-type'] = options.type;
-  const response = await fetch(`${server.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -70,7 +80,13 @@ export async function call(
 }
 
 /** Polls a job until it ends. */
-export async function waitForJob(server: { url: string }, key: string, project: string, id: string, ms = 60_000): Promise<any> {
+export async function waitForJob(
+  server: { url: string },
+  key: string,
+  project: string,
+  id: string,
+  ms = 60_000,
+): Promise<any> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const { body } = await call(server, 'GET', `/v1/projects/${project}/jobs/${id}`, { key });

@@ -14,22 +14,45 @@ export function registerDeploymentRoutes(app: App, { deployments }: Services): v
         summary: 'Deploy a model version behind a named endpoint (loaded and warmed before it answers)',
         params: ProjectParams,
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 63 }), model: Type.String({ minLength: 1, maxLength: 128 }), version: Type.Optional(Type.Integer({ minimum: 1, description: 'default: the latest' })) },
+          {
+            name: Type.String({ minLength: 1, maxLength: 63 }),
+            model: Type.String({ minLength: 1, maxLength: 128 }),
+            version: Type.Optional(Type.Integer({ minimum: 1, description: 'default: the latest' })),
+          },
           { additionalProperties: false },
         ),
         response: withProblems({ 201: DeploymentSchema }, 409),
       },
     },
-    async (request, reply) => reply.status(201).send(await deployments.create(request.project!.id, request.body, request.principal!.userId)),
+    async (request, reply) =>
+      reply
+        .status(201)
+        .send(await deployments.create(request.project!.id, request.body, request.principal!.userId)),
   );
   app.get(
     '/v1/projects/:project/deployments',
-    { config: { auth: 'deployment:read' }, schema: { tags: ['deployments'], summary: 'Deployments of a project', params: ProjectParams, response: withProblems({ 200: Type.Object({ items: Type.Array(DeploymentSchema) }) }) } },
+    {
+      config: { auth: 'deployment:read' },
+      schema: {
+        tags: ['deployments'],
+        summary: 'Deployments of a project',
+        params: ProjectParams,
+        response: withProblems({ 200: Type.Object({ items: Type.Array(DeploymentSchema) }) }),
+      },
+    },
     async (request) => ({ items: deployments.list(request.project!.id) }),
   );
   app.get(
     '/v1/projects/:project/deployments/:deployment',
-    { config: { auth: 'deployment:read' }, schema: { tags: ['deployments'], summary: 'One deployment', params: DeploymentParams, response: withProblems({ 200: DeploymentSchema }) } },
+    {
+      config: { auth: 'deployment:read' },
+      schema: {
+        tags: ['deployments'],
+        summary: 'One deployment',
+        params: DeploymentParams,
+        response: withProblems({ 200: DeploymentSchema }),
+      },
+    },
     async (request) => deployments.get(request.project!.id, request.params.deployment),
   );
   app.patch(
@@ -40,7 +63,13 @@ export function registerDeploymentRoutes(app: App, { deployments }: Services): v
         tags: ['deployments'],
         summary: 'Switch a deployment to another model version (the new one is warm before the switch)',
         params: DeploymentParams,
-        body: Type.Object({ model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })), version: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            version: Type.Optional(Type.Integer({ minimum: 1 })),
+          },
+          { additionalProperties: false },
+        ),
         response: withProblems({ 200: DeploymentSchema }),
       },
     },
@@ -48,7 +77,15 @@ export function registerDeploymentRoutes(app: App, { deployments }: Services): v
   );
   app.delete(
     '/v1/projects/:project/deployments/:deployment',
-    { config: { auth: 'deployment:write' }, schema: { tags: ['deployments'], summary: 'Remove a deployment', params: DeploymentParams, response: withProblems({ 204: Type.Null() }) } },
+    {
+      config: { auth: 'deployment:write' },
+      schema: {
+        tags: ['deployments'],
+        summary: 'Remove a deployment',
+        params: DeploymentParams,
+        response: withProblems({ 204: Type.Null() }),
+      },
+    },
     async (request, reply) => {
       await deployments.remove(request.project!.id, request.params.deployment);
       return reply.status(204).send();
@@ -61,12 +98,16 @@ export function registerDeploymentRoutes(app: App, { deployments }: Services): v
       schema: {
         tags: ['predictions'],
         summary: 'Predict with rows by column name',
-        description: 'Each row names every input column of the model; null is a missing value. Classifiers answer the label and class probabilities, regressions the value.',
+        description:
+          'Each row names every input column of the model; null is a missing value. Classifiers answer the label and class probabilities, regressions the value.',
         params: DeploymentParams,
         body: PredictBody,
         response: withProblems({ 200: PredictResponse }, 413, 500),
       },
     },
-    async (request) => ({ ...(await deployments.predict(request.project!.id, request.params.deployment, request.body.rows)), requestId: request.id }),
+    async (request) => ({
+      ...(await deployments.predict(request.project!.id, request.params.deployment, request.body.rows)),
+      requestId: request.id,
+    }),
   );
 }

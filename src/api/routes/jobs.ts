@@ -17,18 +17,44 @@ export function registerJobRoutes(app: App, { jobs, training }: Services): void 
         body: Type.Object(
           {
             dataset: Type.String({ minLength: 1, maxLength: 128 }),
-            datasetVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'default: the latest version' })),
+            datasetVersion: Type.Optional(
+              Type.Integer({ minimum: 1, description: 'default: the latest version' }),
+            ),
             target: Type.String({ minLength: 1, description: 'the column to predict' }),
-            model: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'model name; default <dataset>-<target>' })),
-            algorithm: Type.Optional(Type.Union([Type.Literal('auto'), ...ALGORITHMS.map((a) => Type.Literal(a))], { description: 'auto: logistic regression for classes, linear for numbers' })),
-            features: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'default: every column but the target and free text' })),
+            model: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 128,
+                description: 'model name; default <dataset>-<target>',
+              }),
+            ),
+            algorithm: Type.Optional(
+              Type.Union([Type.Literal('auto'), ...ALGORITHMS.map((a) => Type.Literal(a))], {
+                description: 'auto: logistic regression for classes, linear for numbers',
+              }),
+            ),
+            features: Type.Optional(
+              Type.Array(Type.String(), {
+                minItems: 1,
+                description: 'default: every column but the target and free text',
+              }),
+            ),
             params: Type.Optional(
               Type.Object(
-                { l2: Type.Optional(Type.Number({ minimum: 0, description: 'L2 penalty (1/C); default 1' })), maxIter: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })) },
+                {
+                  l2: Type.Optional(Type.Number({ minimum: 0, description: 'L2 penalty (1/C); default 1' })),
+                  maxIter: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+                },
                 { additionalProperties: false },
               ),
             ),
-            testFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'held-out share; default 0.2' })),
+            testFraction: Type.Optional(
+              Type.Number({
+                exclusiveMinimum: 0,
+                exclusiveMaximum: 1,
+                description: 'held-out share; default 0.2',
+              }),
+            ),
             seed: Type.Optional(Type.Integer({ description: 'split seed; default 42' })),
           },
           { additionalProperties: false },
@@ -36,7 +62,10 @@ export function registerJobRoutes(app: App, { jobs, training }: Services): void 
         response: withProblems({ 202: JobSchema }),
       },
     },
-    async (request, reply) => reply.status(202).send(await training.submit(request.project!.id, request.body, request.principal!.userId)),
+    async (request, reply) =>
+      reply
+        .status(202)
+        .send(await training.submit(request.project!.id, request.body, request.principal!.userId)),
   );
   app.get(
     '/v1/projects/:project/jobs',
@@ -49,28 +78,56 @@ export function registerJobRoutes(app: App, { jobs, training }: Services): void 
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-            before: Type.Optional(Type.String({ description: 'cursor: createdAt of the last job of the previous page' })),
-            status: Type.Optional(Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s)))),
+            before: Type.Optional(
+              Type.String({ description: 'cursor: createdAt of the last job of the previous page' }),
+            ),
+            status: Type.Optional(
+              Type.Union(
+                ['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s)),
+              ),
+            ),
           },
           { additionalProperties: false },
         ),
-        response: withProblems({ 200: Type.Object({ items: Type.Array(JobSchema), next: Type.Union([Type.String(), Type.Null()]) }) }),
+        response: withProblems({
+          200: Type.Object({ items: Type.Array(JobSchema), next: Type.Union([Type.String(), Type.Null()]) }),
+        }),
       },
     },
     async (request) => {
       const limit = request.query.limit ?? 50;
-      const items = await jobs.list(request.project!.id, { limit, before: request.query.before, status: request.query.status as never });
+      const items = await jobs.list(request.project!.id, {
+        limit,
+        before: request.query.before,
+        status: request.query.status as never,
+      });
       return { items, next: items.length === limit ? items[items.length - 1]!.createdAt : null };
     },
   );
   app.get(
     '/v1/projects/:project/jobs/:job',
-    { config: { auth: 'job:read' }, schema: { tags: ['jobs'], summary: 'One job with its progress', params: JobParams, response: withProblems({ 200: JobSchema }) } },
+    {
+      config: { auth: 'job:read' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'One job with its progress',
+        params: JobParams,
+        response: withProblems({ 200: JobSchema }),
+      },
+    },
     async (request) => jobs.get(request.project!.id, request.params.job),
   );
   app.post(
     '/v1/projects/:project/jobs/:job/cancel',
-    { config: { auth: 'job:cancel' }, schema: { tags: ['jobs'], summary: 'Cancel a queued or running job', params: JobParams, response: withProblems({ 200: JobSchema }, 409) } },
+    {
+      config: { auth: 'job:cancel' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a queued or running job',
+        params: JobParams,
+        response: withProblems({ 200: JobSchema }, 409),
+      },
+    },
     async (request) => jobs.cancel(request.project!.id, request.params.job),
   );
 }

@@ -25,7 +25,9 @@ export function registerKeyRoutes(app: App, { auth }: Services): void {
     },
     async (request, reply) => {
       const { name, project, role, expiresAt } = request.body;
-      return reply.status(201).send(await auth.createKey(request.principal!, { name, projectName: project, role, expiresAt }));
+      return reply
+        .status(201)
+        .send(await auth.createKey(request.principal!, { name, projectName: project, role, expiresAt }));
     },
   );
   app.get(
@@ -35,7 +37,10 @@ export function registerKeyRoutes(app: App, { auth }: Services): void {
       schema: {
         tags: ['keys'],
         summary: 'List keys (never the keys themselves): of a project, or all for a site admin',
-        querystring: Type.Object({ project: Type.Optional(Type.String({ maxLength: 63 })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { project: Type.Optional(Type.String({ maxLength: 63 })) },
+          { additionalProperties: false },
+        ),
         response: withProblems({ 200: Type.Object({ items: Type.Array(ApiKeySchema) }) }),
       },
     },
@@ -45,7 +50,12 @@ export function registerKeyRoutes(app: App, { auth }: Services): void {
     '/v1/keys/:key',
     {
       config: { auth: 'authenticated' },
-      schema: { tags: ['keys'], summary: 'Revoke a key', params: Type.Object({ key: Type.String({ maxLength: 100 }) }), response: withProblems({ 204: Type.Null() }) },
+      schema: {
+        tags: ['keys'],
+        summary: 'Revoke a key',
+        params: Type.Object({ key: Type.String({ maxLength: 100 }) }),
+        response: withProblems({ 204: Type.Null() }),
+      },
     },
     async (request, reply) => {
       await auth.revokeKey(request.principal!, request.params.key);

@@ -10,20 +10,44 @@ export function registerProjectRoutes(app: App, { auth }: Services): void {
       schema: {
         tags: ['projects'],
         summary: 'Create a project (site admin)',
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }), description: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 63 }),
+            description: Type.Optional(Type.String({ maxLength: 2000 })),
+          },
+          { additionalProperties: false },
+        ),
         response: withProblems({ 201: ProjectSchema }, 409),
       },
     },
-    async (request, reply) => reply.status(201).send(await auth.createProject(request.principal!, request.body.name, request.body.description)),
+    async (request, reply) =>
+      reply
+        .status(201)
+        .send(await auth.createProject(request.principal!, request.body.name, request.body.description)),
   );
   app.get(
     '/v1/projects',
-    { config: { auth: 'authenticated' }, schema: { tags: ['projects'], summary: 'Projects the caller can see', response: withProblems({ 200: Type.Object({ items: Type.Array(ProjectSchema) }) }) } },
+    {
+      config: { auth: 'authenticated' },
+      schema: {
+        tags: ['projects'],
+        summary: 'Projects the caller can see',
+        response: withProblems({ 200: Type.Object({ items: Type.Array(ProjectSchema) }) }),
+      },
+    },
     async (request) => ({ items: await auth.listProjects(request.principal!) }),
   );
   app.get(
     '/v1/projects/:project',
-    { config: { auth: 'project:read' }, schema: { tags: ['projects'], summary: 'One project', params: ProjectParams, response: withProblems({ 200: ProjectSchema }) } },
+    {
+      config: { auth: 'project:read' },
+      schema: {
+        tags: ['projects'],
+        summary: 'One project',
+        params: ProjectParams,
+        response: withProblems({ 200: ProjectSchema }),
+      },
+    },
     async (request) => request.project!,
   );
 }

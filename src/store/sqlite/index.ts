@@ -9,7 +9,9 @@ const capabilities: DialectCapabilities = {
   name: 'sqlite',
   supportsSkipLocked: false,
   isUniqueViolation: (error) =>
-    typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE',
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE',
 };
 
 /** Opens (creating if needed) a SQLite file in WAL mode. `path` may be `:memory:` for tests. */
