@@ -282,10 +282,13 @@ export class StoreJobQueue implements JobQueue {
     const handler = this.handlers[job.type]!;
     let lastWrite = 0;
     let pending: Promise<unknown> = Promise.resolve();
+    // The figures of the last report are kept with the finished job even when its write was throttled.
+    let latestMetrics: Record<string, number> | undefined;
     const ctx = {
       signal: controller.signal,
       attempt: job.attempts,
       progress: (fraction: number, message?: string, metrics?: Record<string, number>) => {
+        if (metrics !== undefined) latestMetrics = metrics;
         const now = Date.now();
         if (now - lastWrite < PROGRESS_EVERY_MS && fraction < 1) return;
         lastWrite = now;
@@ -328,6 +331,7 @@ export class StoreJobQueue implements JobQueue {
           .updateTable('jobs')
           .set({
             status: 'succeeded',
+            ...(latestMetrics ? { metrics_json: JSON.stringify(latestMetrics) } : {}),
             progress: 1,
             message: 'done',
             result_json: JSON.stringify(outcome.result ?? null),

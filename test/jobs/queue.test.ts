@@ -63,6 +63,7 @@ for (const dialect of DIALECTS) {
       assert.equal(done.status, 'succeeded');
       assert.deepEqual(done.result, { echoed: { x: 1 } });
       assert.equal(done.progress, 1);
+      assert.deepEqual(done.metrics, { loss: 0.25 }, 'the last figures stay with the finished job');
       assert.equal(done.attempts, 1);
       assert.deepEqual(seen, [1]);
       assert.equal((await store.db.selectFrom('datasets').select('name').execute()).length, 1);
