@@ -49,7 +49,7 @@ export interface PipelineInput {
 
 /** A graph output, as recorded in the `mass.outputs` metadata. */
 export interface PipelineOutput {
-  readonly name: 'value' | 'probabilities' | 'label';
+  readonly name: 'value' | 'probabilities' | 'label' | 'cluster';
   readonly type: 'float32' | 'int64' | 'string';
   readonly shape: readonly (number | typeof BATCH_DIM)[];
 }
@@ -59,8 +59,39 @@ interface Head {
   readonly described: readonly PipelineOutput[];
 }
 
-/** Serialises the pipeline to an ONNX ModelProto (IR 8, opset 17, ai.onnx.ml 3). */
+/**
+ * The model part of a pipeline: writes nodes from the feature matrix X (double [N,F], in
+ * `transform`'s column order) to its raw result, which the pipeline turns into the outputs.
+ * - regression: a double [N,1] (or [N]) value;
+ * - classification: double [N,C] class probabilities (rows summing to 1);
+ * - clustering: an int64 [N] cluster index.
+ * Heads of every algorithm live in `heads/`; each is a pure function of a fitted `ml/` model.
+ */
+export type ModelHead =
+  | { readonly kind: 'regression'; write(g: GraphBuilder, X: string, f: number): string }
+  | {
+      readonly kind: 'classification';
+      readonly classes: number;
+      write(g: GraphBuilder, X: string, f: number): string;
+    }
+  | {
+      readonly kind: 'clustering';
+      readonly clusters: number;
+      write(g: GraphBuilder, X: string, f: number): string;
+    };
+
+export interface PipelineSpec extends Omit<LinearPipelineSpec, 'model'> {
+  readonly head: ModelHead;
+}
+
+/** Serialises a linear pipeline (preprocessing + linear or logistic regression). */
 export function exportLinearPipeline(spec: LinearPipelineSpec): Uint8Array {
+  const { model, ...rest } = spec;
+  return exportPipeline({ ...rest, head: linearHead(model) });
+}
+
+/** Serialises preprocessing + any model head to an ONNX ModelProto (IR 8, opset 17, ai.onnx.ml 3). */
+export function exportPipeline(spec: PipelineSpec): Uint8Array {
   const pre = spec.preprocessor;
   const f = pre.numeric.length + pre.categorical.reduce((sum, s) => sum + s.categories.length, 0);
   const inputs = graphInputs(pre);
@@ -72,10 +103,25 @@ export function exportLinearPipeline(spec: LinearPipelineSpec): Uint8Array {
 
   const g = new GraphBuilder();
   const X = features(g, pre, inputs);
-  const head =
-    spec.model.kind === 'linear_regression'
-      ? regressionHead(g, X, spec.model.weights, spec.model.bias, f, spec.labels)
-      : classifierHead(g, X, spec.model, f, spec.labels);
+  const h = spec.head;
+  let head: Head;
+  if (h.kind === 'regression') {
+    if (spec.labels !== undefined) throw new RangeError('labels were given for a regression model');
+    head = valueOutput(g, h.write(g, X, f));
+  } else if (h.kind === 'classification') {
+    const C = h.classes;
+    if (!Number.isInteger(C) || C < 2)
+      throw new RangeError(`a classifier needs at least 2 classes, got ${C}`);
+    if (spec.labels !== undefined) checkLength('labels', spec.labels.length, C);
+    head = classifierOutputs(g, h.write(g, X, f), C, spec.labels);
+  } else {
+    if (spec.labels !== undefined) throw new RangeError('labels were given for a clustering model');
+    g.op('Identity', [h.write(g, X, f)], { output: 'cluster' });
+    head = {
+      outputs: [{ name: 'cluster', type: 'int64', shape: [BATCH_DIM] }],
+      described: [{ name: 'cluster', type: 'int64', shape: [BATCH_DIM] }],
+    };
+  }
   g.checkNames(inputs);
 
   const described: PipelineInput[] = [
@@ -178,20 +224,54 @@ function emptyFeatures(g: GraphBuilder, input: string): string {
   });
 }
 
-/** value = X·w + b as float [N]. */
-function regressionHead(
+/** The head of a linear or logistic regression. Binary: exactly [1 - sigmoid(z), sigmoid(z)], as predictProba computes. */
+export function linearHead(model: LinearModel): ModelHead {
+  if (model.kind === 'linear_regression') {
+    return {
+      kind: 'regression',
+      write(g, X, f) {
+        checkLength('weights', model.weights.length, f);
+        return affine(g, X, { type: 'double', dims: [f, 1], values: model.weights }, [model.bias]);
+      },
+    };
+  }
+  return {
+    kind: 'classification',
+    classes: model.classes,
+    write: (g, X, f) => logisticProbabilities(g, X, model, f),
+  };
+}
+
+function logisticProbabilities(
   g: GraphBuilder,
   X: string,
-  weights: Float64Array,
-  bias: number,
+  model: LogisticRegressionModel,
   f: number,
-  labels: LinearPipelineSpec['labels'],
-): Head {
-  if (labels !== undefined) throw new RangeError('labels were given for a regression model');
-  checkLength('weights', weights.length, f);
-  const z = affine(g, X, { type: 'double', dims: [f, 1], values: weights }, [bias]);
-  const axes = g.constant('axes', { type: 'int64', dims: [1], values: [1] });
-  const y = g.op('Squeeze', [z, axes]);
+): string {
+  const C = model.classes;
+  if (C === 2) {
+    checkLength('weights', model.weights.length, f);
+    checkLength('bias', model.bias.length, 1);
+    const z = affine(g, X, { type: 'double', dims: [f, 1], values: model.weights }, model.bias);
+    const p1 = g.op('Sigmoid', [z]);
+    const one = g.constant('one', vector([1]));
+    return g.op('Concat', [g.op('Sub', [one, p1]), p1], { attributes: [attr.int('axis', 1)] });
+  }
+  checkLength('weights', model.weights.length, C * f);
+  checkLength('bias', model.bias.length, C);
+  const z = affine(
+    g,
+    X,
+    { type: 'double', dims: [f, C], values: transpose(model.weights, C, f) },
+    model.bias,
+  );
+  return g.op('Softmax', [z], { attributes: [attr.int('axis', 1)] });
+}
+
+/** value = the head's [N,1] or [N] result as float [N]. */
+function valueOutput(g: GraphBuilder, z: string): Head {
+  const shape = g.constant('flat', { type: 'int64', dims: [1], values: [-1] });
+  const y = g.op('Reshape', [z, shape]);
   g.op('Cast', [y], { attributes: [attr.int('to', DataType.float)], output: 'value' });
   return {
     outputs: [{ name: 'value', type: 'float', shape: [BATCH_DIM] }],
@@ -201,37 +281,14 @@ function regressionHead(
 
 /**
  * probabilities = float [N,C]; label = labels[argmax] as int64 when every label is a safe
- * integer, else string. Binary: exactly [1 - sigmoid(z), sigmoid(z)] as predictProba computes.
+ * integer, else string.
  */
-function classifierHead(
+function classifierOutputs(
   g: GraphBuilder,
-  X: string,
-  model: LogisticRegressionModel,
-  f: number,
+  P: string,
+  C: number,
   labels: LinearPipelineSpec['labels'],
 ): Head {
-  const C = model.classes;
-  if (!Number.isInteger(C) || C < 2) throw new RangeError(`a classifier needs at least 2 classes, got ${C}`);
-  if (labels !== undefined) checkLength('labels', labels.length, C);
-  let P: string;
-  if (C === 2) {
-    checkLength('weights', model.weights.length, f);
-    checkLength('bias', model.bias.length, 1);
-    const z = affine(g, X, { type: 'double', dims: [f, 1], values: model.weights }, model.bias);
-    const p1 = g.op('Sigmoid', [z]);
-    const one = g.constant('one', vector([1]));
-    P = g.op('Concat', [g.op('Sub', [one, p1]), p1], { attributes: [attr.int('axis', 1)] });
-  } else {
-    checkLength('weights', model.weights.length, C * f);
-    checkLength('bias', model.bias.length, C);
-    const z = affine(
-      g,
-      X,
-      { type: 'double', dims: [f, C], values: transpose(model.weights, C, f) },
-      model.bias,
-    );
-    P = g.op('Softmax', [z], { attributes: [attr.int('axis', 1)] });
-  }
   g.op('Cast', [P], { attributes: [attr.int('to', DataType.float)], output: 'probabilities' });
   // ArgMax keeps the first index on ties, as argmaxRows does.
   const argmaxOptions = { attributes: [attr.int('axis', 1), attr.int('keepdims', 0)] };
