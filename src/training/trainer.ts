@@ -7,11 +7,34 @@ export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** One hyperparameter a trainer takes, validated at the API edge before a job is queued. */
 export type ParamSpec =
-  | { readonly type: 'number'; readonly default: number; readonly min?: number; readonly max?: number; readonly description: string }
-  | { readonly type: 'integer'; readonly default: number; readonly min?: number; readonly max?: number; readonly description: string }
+  | {
+      readonly type: 'number';
+      readonly default: number;
+      readonly min?: number;
+      readonly max?: number;
+      readonly description: string;
+    }
+  | {
+      readonly type: 'integer';
+      readonly default: number;
+      readonly min?: number;
+      readonly max?: number;
+      readonly description: string;
+    }
   | { readonly type: 'boolean'; readonly default: boolean; readonly description: string }
-  | { readonly type: 'enum'; readonly default: string; readonly values: readonly string[]; readonly description: string }
-  | { readonly type: 'integers'; readonly default: readonly number[]; readonly min?: number; readonly max?: number; readonly description: string };
+  | {
+      readonly type: 'enum';
+      readonly default: string;
+      readonly values: readonly string[];
+      readonly description: string;
+    }
+  | {
+      readonly type: 'integers';
+      readonly default: readonly number[];
+      readonly min?: number;
+      readonly max?: number;
+      readonly description: string;
+    };
 
 export type ParamValue = number | boolean | string | readonly number[];
 export type Params = Readonly<Record<string, ParamValue>>;

@@ -2,7 +2,12 @@ import { fitLogisticDetailed, fitRidge, predictLinear, predictProba } from '../.
 import { linearHead } from '../../onnx/export.js';
 import type { Trainer } from '../trainer.js';
 
-const l2 = { type: 'number', default: 1, min: 0, description: 'L2 penalty: ridge alpha, or 1/C of scikit-learn' } as const;
+const l2 = {
+  type: 'number',
+  default: 1,
+  min: 0,
+  description: 'L2 penalty: ridge alpha, or 1/C of scikit-learn',
+} as const;
 
 /** Ordinary least squares with an L2 penalty (ridge), solved exactly. */
 export const linearRegression: Trainer = {
@@ -28,7 +33,16 @@ export const logisticRegression: Trainer = {
   summary: 'Logistic regression (binary or multinomial) with an L2 penalty, fitted by L-BFGS',
   tasks: ['classification'],
   preprocessing: 'scaled',
-  params: { l2, maxIter: { type: 'integer', default: 300, min: 1, max: 100_000, description: 'L-BFGS iterations at most' } },
+  params: {
+    l2,
+    maxIter: {
+      type: 'integer',
+      default: 300,
+      min: 1,
+      max: 100_000,
+      description: 'L-BFGS iterations at most',
+    },
+  },
   fit(X, y, params, ctx) {
     const maxIter = params.maxIter as number;
     const fit = fitLogisticDetailed(X, y as Int32Array, ctx.classes, {
@@ -39,7 +53,8 @@ export const logisticRegression: Trainer = {
     const F = X.cols;
     const importance = new Float64Array(F);
     const K = fit.model.weights.length / F;
-    for (let k = 0; k < K; k++) for (let j = 0; j < F; j++) importance[j]! += Math.abs(fit.model.weights[k * F + j]!);
+    for (let k = 0; k < K; k++)
+      for (let j = 0; j < F; j++) importance[j]! += Math.abs(fit.model.weights[k * F + j]!);
     return {
       predict: (Z) => predictProba(fit.model, Z),
       head: linearHead(fit.model),
