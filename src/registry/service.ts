@@ -3,8 +3,20 @@ import { AppError, notFound } from '../errors/index.js';
 import { newId, nowIso, type Database, type MetadataStore } from '../store/metadata.js';
 import type { ModelVersionTable } from '../store/schema.js';
 
-export const TASKS = ['classification', 'regression'] as const;
+/** `custom`: an imported model whose outputs Mass does not interpret (an encoder, an image model, ...). */
+export const TASKS = ['classification', 'regression', 'clustering', 'custom'] as const;
 export type Task = (typeof TASKS)[number];
+
+/** Tensor element types, named as the Open Inference Protocol (KServe V2) names them. */
+export const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
+export type Datatype = (typeof DATATYPES)[number];
+
+/** One named tensor of the ONNX graph; -1 is a dynamic dimension (the batch). */
+export interface TensorSpec {
+  readonly name: string;
+  readonly datatype: Datatype;
+  readonly shape: readonly number[];
+}
 
 /** One input of a model as a caller sees it: a column of the training data. */
 export interface SignatureInput {
@@ -16,10 +28,17 @@ export interface SignatureInput {
 /** What a model version takes and gives, checked on every prediction before inference. */
 export interface Signature {
   readonly task: Task;
-  readonly target: string;
+  /** The column a trained model predicts; absent for imported and clustering models. */
+  readonly target?: string;
+  /**
+   * Inputs by column name, for rows-by-column requests (models trained by Mass: one [N,1] tensor
+   * per column). Empty for imported models that take whole tensors.
+   */
   readonly inputs: readonly SignatureInput[];
   /** Class labels in the order of the probability columns (classification). */
   readonly labels?: readonly (string | number)[];
+  /** The graph's own tensors, for tensor requests (Open Inference Protocol); every model has them. */
+  readonly tensors?: { readonly inputs: readonly TensorSpec[]; readonly outputs: readonly TensorSpec[] };
 }
 
 export interface Model {
