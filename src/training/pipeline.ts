@@ -1,17 +1,24 @@
 import type { TableColumn } from '../data/read.js';
-import { fitLogisticDetailed, fitRidge, predictLinear, predictProba } from '../ml/linear.js';
 import { classificationReport, regressionReport } from '../ml/metrics.js';
-import { featureNames, fitPreprocessor, transform } from '../ml/preprocess.js';
+import { featureNames, fitPreprocessor, transform, type PreprocessOptions } from '../ml/preprocess.js';
 import { trainTestSplit } from '../ml/split.js';
-import type { Column, LinearModel } from '../ml/types.js';
-import { exportLinearPipeline } from '../onnx/export.js';
-import type { Signature } from '../registry/service.js';
+import type { Column, Preprocessor } from '../ml/types.js';
+import { exportPipeline } from '../onnx/export.js';
+import type { Signature, TensorSpec } from '../registry/service.js';
 import type { TrainOutput, TrainProgress, TrainSpec } from './spec.js';
+import type { TaskKind } from './trainer.js';
+import { TRAINERS } from './trainers/index.js';
+
+/** Share of the training rows held out for early stopping when a trainer asks for it. */
+const VALIDATION_FRACTION = 0.1;
+/** Feature importances kept with a model version, the largest first. */
+const MAX_IMPORTANCES = 50;
 
 /**
- * One training run, from columns in memory to an ONNX pipeline with its evaluation:
- * drop rows without a target, split (stratified for classification, seeded), fit the
- * preprocessing on the training rows only, fit the model, evaluate on the held-out rows, export.
+ * One training run, from columns in memory to an ONNX pipeline with its evaluation: drop rows
+ * without a target, split (stratified for classification, seeded), fit the preprocessing on the
+ * training rows only, fit the model (with a validation split of the training rows when the
+ * trainer stops early), evaluate on the held-out rows, export the whole pipeline.
  */
 export function trainPipeline(
   columns: readonly TableColumn[],
@@ -19,103 +26,114 @@ export function trainPipeline(
   progress: TrainProgress,
 ): TrainOutput {
   const started = performance.now();
-  const targetColumn = columns.find((c) => c.name === spec.target.name);
-  if (!targetColumn) throw new Error(`target column ${spec.target.name} was not read`);
-  const features = columns.filter((c) => c.name !== spec.target.name) as Column[];
+  const trainer = TRAINERS[spec.algorithm];
+  if (!trainer) throw new TrainingDataError(`unknown algorithm ${spec.algorithm}`);
+  const targetName = spec.target?.name;
+  const targetColumn = targetName === undefined ? undefined : columns.find((c) => c.name === targetName);
+  if (targetName !== undefined && !targetColumn) throw new Error(`target column ${targetName} was not read`);
+  const features = columns.filter((c) => c.name !== targetName) as Column[];
 
   // Rows with a missing target carry no label: they are left out of training and evaluation.
   const keep: number[] = [];
-  for (let i = 0; i < targetColumn.values.length; i++) {
-    const v = targetColumn.values[i];
-    if (targetColumn.kind === 'numeric' ? !Number.isNaN(v as number) : v !== null) keep.push(i);
+  const n = columns[0]?.values.length ?? 0;
+  for (let i = 0; i < n; i++) {
+    const v = targetColumn?.values[i];
+    if (!targetColumn || (targetColumn.kind === 'numeric' ? !Number.isNaN(v as number) : v !== null))
+      keep.push(i);
   }
   if (keep.length < 2)
-    throw new TrainingDataError(`the target ${spec.target.name} has fewer than 2 rows with a value`);
+    throw new TrainingDataError(`fewer than 2 rows${targetName ? ` with a value of ${targetName}` : ''}`);
 
   let labels: (string | number)[] | undefined;
-  let yClass: Int32Array | undefined;
-  let yValue: Float64Array | undefined;
+  let y: Int32Array | Float64Array | undefined;
   if (spec.task === 'classification') {
-    ({ labels, y: yClass } = encodeClasses(targetColumn, keep));
+    const encoded = encodeClasses(targetColumn!, keep);
+    labels = encoded.labels;
+    y = encoded.y;
     if (labels.length < 2) {
       throw new TrainingDataError(
-        `the target ${spec.target.name} has only one class (${String(labels[0])}); a classifier needs at least two`,
+        `the target ${targetName} has only one class (${String(labels[0])}); a classifier needs at least two`,
       );
     }
-  } else {
-    if (targetColumn.kind !== 'numeric')
-      throw new TrainingDataError(`the target ${spec.target.name} is not numeric; regression needs numbers`);
-    yValue = Float64Array.from(keep, (i) => targetColumn.values[i]!);
+  } else if (spec.task === 'regression') {
+    if (targetColumn?.kind !== 'numeric')
+      throw new TrainingDataError(`the target ${targetName} is not numeric; regression needs numbers`);
+    y = Float64Array.from(keep, (i) => targetColumn.values[i]!);
   }
+  const stratify = y instanceof Int32Array ? { stratify: y } : {};
 
   const split = trainTestSplit(keep.length, {
     testFraction: spec.testFraction,
     seed: spec.seed,
-    ...(yClass ? { stratify: yClass } : {}),
+    ...stratify,
   });
-  const trainRows = Uint32Array.from(split.train, (k) => keep[k]!);
-  const testRows = Uint32Array.from(split.test, (k) => keep[k]!);
-  progress(0.1, `split ${trainRows.length} training and ${testRows.length} test rows`);
-
-  const pre = fitPreprocessor(features, trainRows);
-  const Xtrain = transform(pre, features, trainRows);
-  const Xtest = transform(pre, features, testRows);
-  progress(0.2, `preprocessed into ${Xtrain.cols} features`);
-
-  let model: LinearModel;
-  let metrics: Record<string, unknown>;
-  let iterations = 0;
-  if (spec.task === 'classification') {
-    const C = labels!.length;
-    const yTrain = Int32Array.from(split.train, (k) => yClass![k]!);
-    const yTest = Int32Array.from(split.test, (k) => yClass![k]!);
-    const fit = fitLogisticDetailed(Xtrain, yTrain, C, {
-      l2: spec.params.l2,
-      maxIter: spec.params.maxIter,
-      onProgress: (iteration, loss) =>
-        progress(0.2 + 0.7 * Math.min(1, iteration / spec.params.maxIter), `iteration ${iteration}`, {
-          iteration,
-          loss,
-        }),
+  let fitIdx = split.train;
+  let valIdx: Uint32Array | undefined;
+  if (trainer.wantsValidation?.(spec.params)) {
+    // The validation rows come out of the training rows only: the test rows stay unseen.
+    const inner = trainTestSplit(split.train.length, {
+      testFraction: VALIDATION_FRACTION,
+      seed: spec.seed + 1,
+      ...(y instanceof Int32Array ? { stratify: Int32Array.from(split.train, (k) => y[k]!) } : {}),
     });
-    model = fit.model;
-    iterations = fit.iterations;
-    const P = predictProba(fit.model, Xtest);
-    const report = classificationReport(yTest, P, C);
-    metrics = {
-      ...report.metrics,
-      confusionMatrix: report.confusionMatrix,
-      labels,
-      iterations,
-      converged: fit.converged,
-    };
-  } else {
-    const yTrain = Float64Array.from(split.train, (k) => yValue![k]!);
-    const yTest = Float64Array.from(split.test, (k) => yValue![k]!);
-    model = fitRidge(Xtrain, yTrain, { l2: spec.params.l2 });
-    metrics = { ...regressionReport(yTest, predictLinear(model, Xtest)).metrics };
+    fitIdx = Uint32Array.from(inner.train, (k) => split.train[k]!);
+    valIdx = Uint32Array.from(inner.test, (k) => split.train[k]!);
   }
-  progress(0.92, 'evaluated on the test split');
+  const rowsOf = (idx: Uint32Array) => Uint32Array.from(idx, (k) => keep[k]!);
+  const yOf = (idx: Uint32Array) =>
+    y instanceof Int32Array
+      ? Int32Array.from(idx, (k) => y[k]!)
+      : y
+        ? Float64Array.from(idx, (k) => y[k]!)
+        : undefined;
+  progress(0.08, `split ${split.train.length} training and ${split.test.length} test rows`);
 
-  const signature: Signature = {
+  const mode = trainer.preprocessing;
+  const pre = fitPreprocessor(features, rowsOf(split.train), { mode } as PreprocessOptions);
+  const Xfit = transform(pre, features, rowsOf(fitIdx));
+  const Xtest = transform(pre, features, rowsOf(split.test));
+  const validation = valIdx ? { X: transform(pre, features, rowsOf(valIdx)), y: yOf(valIdx)! } : undefined;
+  progress(0.12, `prepared ${Xfit.cols} features`);
+
+  const fitted = trainer.fit(Xfit, yOf(fitIdx), spec.params, {
     task: spec.task,
-    target: spec.target.name,
-    inputs: spec.features.map((f) => ({
-      name: f.name,
-      type: f.type === 'numeric' ? 'numeric' : f.type === 'boolean' ? 'boolean' : 'categorical',
-    })),
-    ...(labels ? { labels } : {}),
-  };
-  const onnx = exportLinearPipeline({
+    classes: labels?.length ?? 0,
+    seed: spec.seed,
+    ...(validation ? { validation } : {}),
+    onProgress: (fraction, iteration, metrics) =>
+      progress(0.12 + 0.78 * Math.max(0, Math.min(1, fraction)), `iteration ${iteration}`, {
+        iteration,
+        ...metrics,
+      }),
+  });
+  progress(0.9, 'evaluating on the test split');
+
+  const yTest = yOf(split.test);
+  const predicted = fitted.predict(Xtest);
+  let metrics: Record<string, unknown>;
+  if (spec.task === 'classification') {
+    const report = classificationReport(yTest as Int32Array, predicted, labels!.length);
+    metrics = { ...report.metrics, confusionMatrix: report.confusionMatrix, labels };
+  } else if (spec.task === 'regression') {
+    metrics = { ...regressionReport(yTest as Float64Array, predicted).metrics };
+  } else {
+    metrics = { clusterSizes: clusterSizes(predicted) };
+  }
+  for (const [key, value] of Object.entries(fitted.info)) if (!(key in metrics)) metrics[key] = value;
+  const names = featureNames(pre);
+  const importance = fitted.importance ? topImportances(names, fitted.importance) : undefined;
+
+  const signature = makeSignature(spec, pre, labels);
+  const onnx = exportPipeline({
     preprocessor: pre,
-    model,
+    head: fitted.head,
     ...(labels ? { labels } : {}),
     graphName: spec.model,
     metadata: {
       'mass.model': spec.model,
       'mass.algorithm': spec.algorithm,
       'mass.task': spec.task,
-      'mass.target': spec.target.name,
+      ...(targetName !== undefined ? { 'mass.target': targetName } : {}),
       'mass.dataset_version': spec.datasetLabel,
       'mass.signature': JSON.stringify(signature),
       'mass.metrics': JSON.stringify(metrics),
@@ -125,16 +143,16 @@ export function trainPipeline(
   return {
     onnx,
     signature,
-    metrics: { ...metrics, trainRows: trainRows.length, testRows: testRows.length },
-    params: {
-      ...spec.params,
-      testFraction: spec.testFraction,
-      seed: spec.seed,
-      features: featureNames(pre),
-      iterations,
+    metrics: {
+      ...metrics,
+      ...(importance ? { importance } : {}),
+      trainRows: fitIdx.length,
+      validationRows: valIdx?.length ?? 0,
+      testRows: split.test.length,
     },
-    trainRows: trainRows.length,
-    testRows: testRows.length,
+    params: { ...spec.params, testFraction: spec.testFraction, seed: spec.seed, features: names },
+    trainRows: fitIdx.length,
+    testRows: split.test.length,
     durationMs: performance.now() - started,
   };
 }
@@ -142,6 +160,55 @@ export function trainPipeline(
 /** A problem with the data that retrying cannot fix. */
 export class TrainingDataError extends Error {
   override readonly name = 'TrainingDataError';
+}
+
+function makeSignature(
+  spec: TrainSpec,
+  pre: Preprocessor,
+  labels: (string | number)[] | undefined,
+): Signature {
+  const inputs: TensorSpec[] = [
+    ...pre.numeric.map((s): TensorSpec => ({ name: s.name, datatype: 'FP32', shape: [-1, 1] })),
+    ...pre.categorical.map((s): TensorSpec => ({ name: s.name, datatype: 'BYTES', shape: [-1, 1] })),
+  ];
+  const outputs = tensorOutputs(spec.task, labels);
+  return {
+    task: spec.task,
+    ...(spec.target ? { target: spec.target.name } : {}),
+    inputs: spec.features.map((f) => ({
+      name: f.name,
+      type: f.type === 'numeric' ? 'numeric' : f.type === 'boolean' ? 'boolean' : 'categorical',
+    })),
+    ...(labels ? { labels } : {}),
+    tensors: { inputs, outputs },
+  };
+}
+
+function tensorOutputs(task: TaskKind, labels: (string | number)[] | undefined): TensorSpec[] {
+  if (task === 'regression') return [{ name: 'value', datatype: 'FP32', shape: [-1] }];
+  if (task === 'clustering') return [{ name: 'cluster', datatype: 'INT64', shape: [-1] }];
+  const intLabels = labels!.every((l) => typeof l === 'number' && Number.isSafeInteger(l));
+  return [
+    { name: 'label', datatype: intLabels ? 'INT64' : 'BYTES', shape: [-1] },
+    { name: 'probabilities', datatype: 'FP32', shape: [-1, labels!.length] },
+  ];
+}
+
+function topImportances(
+  names: readonly string[],
+  values: Float64Array,
+): { feature: string; importance: number }[] {
+  const total = values.reduce((a, b) => a + Math.abs(b), 0) || 1;
+  return names
+    .map((feature, j) => ({ feature, importance: Math.abs(values[j] ?? 0) / total }))
+    .sort((a, b) => b.importance - a.importance)
+    .slice(0, MAX_IMPORTANCES);
+}
+
+function clusterSizes(assigned: Float64Array): number[] {
+  const sizes: number[] = [];
+  for (const c of assigned) sizes[c] = (sizes[c] ?? 0) + 1;
+  return Array.from(sizes, (s) => s ?? 0);
 }
 
 /**

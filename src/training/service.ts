@@ -12,26 +12,38 @@ import {
 } from '../jobs/queue.js';
 import type { ModelRegistry } from '../registry/service.js';
 import type { ArtifactStore } from '../store/artifacts.js';
-import { ALGORITHM_TASK, ALGORITHMS, type Algorithm, type TrainOutput, type TrainSpec } from './spec.js';
+import { resolveParams } from './params.js';
+import type { TrainOutput, TrainSpec } from './spec.js';
+import type { TaskKind, Trainer } from './trainer.js';
+import { TRAINERS } from './trainers/index.js';
 import type { WorkerMessage } from './worker.js';
 
 export interface TrainRequest {
   readonly dataset: string;
   readonly datasetVersion?: number | undefined;
-  readonly target: string;
+  /** The column to predict; not used by clustering. */
+  readonly target?: string | undefined;
   readonly model?: string | undefined;
-  readonly algorithm?: Algorithm | 'auto' | undefined;
+  /** A name in TRAINERS; default: logistic regression for classes, linear regression for numbers. */
+  readonly algorithm?: string | undefined;
+  /** Default: classification for a categorical, boolean or small whole-number target, else regression. */
+  readonly task?: TaskKind | undefined;
   readonly features?: readonly string[] | undefined;
-  readonly params?: { readonly l2?: number | undefined; readonly maxIter?: number | undefined } | undefined;
+  readonly params?: Readonly<Record<string, unknown>> | undefined;
   readonly testFraction?: number | undefined;
   readonly seed?: number | undefined;
 }
 
 export const TRAIN_JOB = 'train';
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** A numeric target with at most this many whole-number values is taken as classes by `auto`. */
+/** A numeric target with at most this many whole-number values is taken as classes. */
 const MAX_AUTO_CLASSES = 20;
 const MAX_CLASSES = 200;
+const DEFAULT_TRAINER: Readonly<Record<TaskKind, string>> = {
+  classification: 'logistic_regression',
+  regression: 'linear_regression',
+  clustering: 'kmeans',
+};
 
 /**
  * Training: checks a request against the dataset's schema before anything is queued, then runs
@@ -62,79 +74,69 @@ export class TrainingService {
   async resolve(projectId: string, request: TrainRequest): Promise<TrainSpec> {
     const version = await this.datasets.getVersion(projectId, request.dataset, request.datasetVersion);
     const columns = new Map(version.schema.columns.map((c) => [c.name, c]));
-    const target = columns.get(request.target);
-    if (!target) {
-      throw invalid(
-        'target',
-        `the dataset ${version.dataset}@${version.version} has no column ${JSON.stringify(request.target)}; columns: ${[...columns.keys()].join(', ')}`,
-      );
-    }
-    const present = version.rowCount - target.missing;
-    if (present === 0)
-      throw new AppError('TARGET_INVALID', `the target ${target.name} has no values`, [
-        { path: 'target', message: 'all values are missing' },
-      ]);
 
-    const algorithm =
-      request.algorithm === undefined || request.algorithm === 'auto'
-        ? autoAlgorithm(target)
-        : request.algorithm;
-    if (!ALGORITHMS.includes(algorithm))
-      throw invalid('algorithm', `must be one of auto, ${ALGORITHMS.join(', ')}`);
-    const task = ALGORITHM_TASK[algorithm];
-    if (task === 'regression' && target.type !== 'numeric') {
-      throw new AppError(
-        'TARGET_INVALID',
-        `the target ${target.name} is ${target.type}; ${algorithm} needs a numeric target`,
-        [{ path: 'target', message: `not numeric (${target.type})` }],
-      );
+    let trainer: Trainer | undefined;
+    if (request.algorithm !== undefined) {
+      trainer = TRAINERS[request.algorithm];
+      if (!trainer) throw invalid('algorithm', `must be one of ${Object.keys(TRAINERS).join(', ')}`);
     }
-    if (task === 'classification') {
-      if (target.type === 'text') {
-        throw new AppError('TARGET_INVALID', `the target ${target.name} is free text, not classes`, [
-          { path: 'target', message: 'free text' },
+    let task = request.task;
+    if (task !== undefined && trainer && !trainer.tasks.includes(task)) {
+      throw invalid('task', `${trainer.name} does ${trainer.tasks.join(' or ')}, not ${task}`);
+    }
+    if (task === undefined && trainer?.tasks.length === 1) task = trainer.tasks[0];
+
+    let target: ColumnSchema | undefined;
+    if (task === 'clustering') {
+      if (request.target !== undefined) throw invalid('target', 'clustering takes no target column');
+    } else {
+      if (request.target === undefined) throw invalid('target', 'name the column to predict');
+      target = columns.get(request.target);
+      if (!target) {
+        throw invalid(
+          'target',
+          `the dataset ${version.dataset}@${version.version} has no column ${JSON.stringify(request.target)}; columns: ${[...columns.keys()].join(', ')}`,
+        );
+      }
+      if (version.rowCount - target.missing === 0) {
+        throw new AppError('TARGET_INVALID', `the target ${target.name} has no values`, [
+          { path: 'target', message: 'all values are missing' },
         ]);
       }
-      if (target.distinct < 2) {
-        throw new AppError(
-          'TARGET_INVALID',
-          `the target ${target.name} has only one class; a classifier needs at least two`,
-          [{ path: 'target', message: 'one class' }],
-        );
-      }
-      if (target.distinctCapped || target.distinct > MAX_CLASSES) {
-        throw new AppError(
-          'TARGET_INVALID',
-          `the target ${target.name} has more than ${MAX_CLASSES} classes`,
-          [{ path: 'target', message: 'too many classes' }],
-        );
-      }
+      task ??= inferTask(target, trainer);
+      checkTarget(target, task, trainer?.name ?? DEFAULT_TRAINER[task]);
     }
+    trainer ??= TRAINERS[DEFAULT_TRAINER[task]];
+    if (!trainer) throw invalid('algorithm', `no algorithm for ${task} is installed`);
+    if (!trainer.tasks.includes(task))
+      throw invalid('algorithm', `${trainer.name} does ${trainer.tasks.join(' or ')}, not ${task}`);
+    const params = resolveParams(trainer, request.params);
 
     let features: ColumnSchema[];
     if (request.features !== undefined) {
+      if (new Set(request.features).size !== request.features.length)
+        throw invalid('features', 'a column is named twice');
       features = request.features.map((name, i) => {
         const column = columns.get(name);
         if (!column) throw invalid(`features/${i}`, `the dataset has no column ${JSON.stringify(name)}`);
-        if (name === target.name) throw invalid(`features/${i}`, 'the target cannot also be a feature');
+        if (name === target?.name) throw invalid(`features/${i}`, 'the target cannot also be a feature');
         if (column.type === 'text')
-          throw invalid(`features/${i}`, `${name} is free text, which linear models do not take yet`);
+          throw invalid(`features/${i}`, `${name} is free text, which is not a feature yet`);
         return column;
       });
-      if (new Set(request.features).size !== request.features.length)
-        throw invalid('features', 'a column is named twice');
     } else {
-      // Every column but the target; free text and columns without a single value carry nothing for a linear model.
+      // Every column but the target; free text and columns without a single value carry nothing yet.
       features = version.schema.columns.filter(
-        (c) => c.name !== target.name && c.type !== 'text' && c.missing < version.rowCount,
+        (c) => c.name !== target?.name && c.type !== 'text' && c.missing < version.rowCount,
       );
     }
     if (features.length === 0)
       throw invalid('features', 'no usable feature column: every other column is text or empty');
 
-    const model = request.model ?? `${version.dataset}-${target.name}`.slice(0, 128);
+    const model = request.model ?? `${version.dataset}-${target?.name ?? trainer.name}`.slice(0, 128);
     if (!MODEL_NAME.test(model))
       throw invalid('model', 'use 1 to 128 letters, digits, dots, dashes and underscores');
+    const present = version.rowCount - (target?.missing ?? 0);
     const testFraction = request.testFraction ?? 0.2;
     if (!(testFraction > 0 && testFraction < 1)) throw invalid('testFraction', 'must be between 0 and 1');
     if (Math.floor(present * testFraction) < 1 || present - Math.ceil(present * testFraction) < 2) {
@@ -143,20 +145,15 @@ export class TrainingService {
         `${present} labelled rows are too few to hold out ${testFraction} of them`,
       );
     }
-    const l2 = request.params?.l2 ?? 1;
-    if (!(l2 >= 0 && Number.isFinite(l2))) throw invalid('params/l2', 'must be a finite number ≥ 0');
-    const maxIter = request.params?.maxIter ?? 300;
-    if (!(Number.isInteger(maxIter) && maxIter >= 1 && maxIter <= 100_000))
-      throw invalid('params/maxIter', 'must be a whole number from 1 to 100000');
     const seed = request.seed ?? 42;
     if (!Number.isInteger(seed)) throw invalid('seed', 'must be a whole number');
 
     return {
-      algorithm,
+      algorithm: trainer.name,
       task,
-      target,
+      ...(target ? { target } : {}),
       features,
-      params: { l2, maxIter },
+      params,
       testFraction,
       seed,
       rowCount: version.rowCount,
@@ -205,11 +202,36 @@ export class TrainingService {
   };
 }
 
-function autoAlgorithm(target: ColumnSchema): Algorithm {
-  if (target.type !== 'numeric') return 'logistic_regression';
+/** Classes for a categorical, boolean or small whole-number target (or when the algorithm only classifies). */
+function inferTask(target: ColumnSchema, trainer: Trainer | undefined): TaskKind {
+  if (trainer && !trainer.tasks.includes('regression')) return 'classification';
+  if (trainer && !trainer.tasks.includes('classification')) return 'regression';
+  if (target.type !== 'numeric') return 'classification';
   return target.integer && !target.distinctCapped && target.distinct <= MAX_AUTO_CLASSES
-    ? 'logistic_regression'
-    : 'linear_regression';
+    ? 'classification'
+    : 'regression';
+}
+
+function checkTarget(target: ColumnSchema, task: TaskKind, algorithm: string): void {
+  const refuse = (message: string, why: string) =>
+    new AppError('TARGET_INVALID', message, [{ path: 'target', message: why }]);
+  if (task === 'regression' && target.type !== 'numeric') {
+    throw refuse(
+      `the target ${target.name} is ${target.type}; ${algorithm} for regression needs a numeric target`,
+      `not numeric (${target.type})`,
+    );
+  }
+  if (task === 'classification') {
+    if (target.type === 'text')
+      throw refuse(`the target ${target.name} is free text, not classes`, 'free text');
+    if (target.distinct < 2)
+      throw refuse(
+        `the target ${target.name} has only one class; a classifier needs at least two`,
+        'one class',
+      );
+    if (target.distinctCapped || target.distinct > MAX_CLASSES)
+      throw refuse(`the target ${target.name} has more than ${MAX_CLASSES} classes`, 'too many classes');
+  }
 }
 
 function runInWorker(path: string, spec: TrainSpec, ctx: JobContext): Promise<TrainOutput> {

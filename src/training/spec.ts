@@ -1,27 +1,17 @@
 import type { ColumnSchema } from '../data/schema.js';
-import type { Signature, Task } from '../registry/service.js';
-
-export const ALGORITHMS = ['linear_regression', 'logistic_regression'] as const;
-export type Algorithm = (typeof ALGORITHMS)[number];
-
-export const ALGORITHM_TASK: Readonly<Record<Algorithm, Task>> = {
-  linear_regression: 'regression',
-  logistic_regression: 'classification',
-};
-
-export interface TrainParams {
-  /** L2 penalty: ridge alpha, or 1 / C of a logistic regression (scikit-learn's meaning). */
-  readonly l2: number;
-  readonly maxIter: number;
-}
+import type { Signature } from '../registry/service.js';
+import type { Params, TaskKind } from './trainer.js';
 
 /** Everything a training run needs, resolved and validated before the job is queued. */
 export interface TrainSpec {
-  readonly algorithm: Algorithm;
-  readonly task: Task;
-  readonly target: ColumnSchema;
+  /** A name in TRAINERS. */
+  readonly algorithm: string;
+  readonly task: TaskKind;
+  /** Absent for clustering. */
+  readonly target?: ColumnSchema;
   readonly features: readonly ColumnSchema[];
-  readonly params: TrainParams;
+  /** Every parameter of the trainer, defaults filled in. */
+  readonly params: Params;
   readonly testFraction: number;
   readonly seed: number;
   readonly rowCount: number;

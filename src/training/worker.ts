@@ -20,7 +20,11 @@ const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m,
 
 try {
   post({ type: 'progress', fraction: 0.01, message: 'reading the dataset' });
-  const columns = await readCsvColumns(path, [...spec.features, spec.target], spec.rowCount);
+  const columns = await readCsvColumns(
+    path,
+    spec.target ? [...spec.features, spec.target] : spec.features,
+    spec.rowCount,
+  );
   post({ type: 'progress', fraction: 0.05, message: `read ${spec.rowCount} rows` });
   const output = trainPipeline(columns, spec, (fraction, message, metrics) =>
     post({ type: 'progress', fraction, message, ...(metrics ? { metrics } : {}) }),

@@ -303,6 +303,40 @@ describe('bad input', () => {
         'no job queued',
       );
     });
+    test('bad call: unknown or out-of-range parameters of the algorithm → 400 naming params/<name>', async () => {
+      const train = (json: unknown) =>
+        call(server, 'POST', '/v1/projects/credit/training-jobs', { key: maintainer, json });
+      assertProblem(
+        await train({ dataset: 'iris', target: 'target', params: { depth: 3 } }),
+        400,
+        'VALIDATION_FAILED',
+        /params\/depth/,
+      );
+      assertProblem(
+        await train({ dataset: 'iris', target: 'target', params: { l2: -1 } }),
+        400,
+        'VALIDATION_FAILED',
+        /params\/l2/,
+      );
+      assertProblem(
+        await train({ dataset: 'iris', target: 'target', params: { maxIter: 'many' } }),
+        400,
+        'VALIDATION_FAILED',
+        /params\/maxIter/,
+      );
+      assertProblem(
+        await train({
+          dataset: 'iris',
+          target: 'target',
+          algorithm: 'linear_regression',
+          task: 'classification',
+        }),
+        400,
+        'VALIDATION_FAILED',
+        /task/,
+      );
+      assertProblem(await train({ dataset: 'iris' }), 400, 'VALIDATION_FAILED', /target/);
+    });
     test('bad call: a text target for a regression, an unknown dataset, unknown fields', async () => {
       await call(server, 'POST', '/v1/projects/credit/datasets?name=texty', {
         key: maintainer,

@@ -1,11 +1,42 @@
 import { Type } from '@sinclair/typebox';
-import { ALGORITHMS } from '../../training/spec.js';
+import { TASK_KINDS } from '../../training/trainer.js';
+import { TRAINERS } from '../../training/trainers/index.js';
 import type { App, Services } from '../app.js';
 import { JobSchema, ProjectParams, withProblems } from '../schemas.js';
 
 const JobParams = Type.Object({ project: Type.String(), job: Type.String({ maxLength: 100 }) });
 
 export function registerJobRoutes(app: App, { jobs, training }: Services): void {
+  app.get(
+    '/v1/algorithms',
+    {
+      config: { auth: 'authenticated' },
+      schema: {
+        tags: ['training'],
+        summary: 'The training algorithms, their tasks and parameters',
+        response: withProblems({
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                name: Type.String(),
+                summary: Type.String(),
+                tasks: Type.Array(Type.String()),
+                params: Type.Record(Type.String(), Type.Unknown()),
+              }),
+            ),
+          }),
+        }),
+      },
+    },
+    async () => ({
+      items: Object.values(TRAINERS).map((t) => ({
+        name: t.name,
+        summary: t.summary,
+        tasks: [...t.tasks],
+        params: t.params,
+      })),
+    }),
+  );
   app.post(
     '/v1/projects/:project/training-jobs',
     {
@@ -20,7 +51,9 @@ export function registerJobRoutes(app: App, { jobs, training }: Services): void 
             datasetVersion: Type.Optional(
               Type.Integer({ minimum: 1, description: 'default: the latest version' }),
             ),
-            target: Type.String({ minLength: 1, description: 'the column to predict' }),
+            target: Type.Optional(
+              Type.String({ minLength: 1, description: 'the column to predict (not for clustering)' }),
+            ),
             model: Type.Optional(
               Type.String({
                 minLength: 1,
@@ -29,10 +62,12 @@ export function registerJobRoutes(app: App, { jobs, training }: Services): void 
               }),
             ),
             algorithm: Type.Optional(
-              Type.Union([Type.Literal('auto'), ...ALGORITHMS.map((a) => Type.Literal(a))], {
-                description: 'auto: logistic regression for classes, linear for numbers',
+              Type.String({
+                description:
+                  'see GET /v1/algorithms; default: logistic regression for classes, linear regression for numbers',
               }),
             ),
+            task: Type.Optional(Type.Union(TASK_KINDS.map((t) => Type.Literal(t)))),
             features: Type.Optional(
               Type.Array(Type.String(), {
                 minItems: 1,
@@ -40,13 +75,9 @@ export function registerJobRoutes(app: App, { jobs, training }: Services): void 
               }),
             ),
             params: Type.Optional(
-              Type.Object(
-                {
-                  l2: Type.Optional(Type.Number({ minimum: 0, description: 'L2 penalty (1/C); default 1' })),
-                  maxIter: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-                },
-                { additionalProperties: false },
-              ),
+              Type.Record(Type.String(), Type.Unknown(), {
+                description: "the algorithm's parameters (GET /v1/algorithms)",
+              }),
             ),
             testFraction: Type.Optional(
               Type.Number({
