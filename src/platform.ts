@@ -1,12 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp, type App, type Services } from './api/app.js';
+import { startGrpcServer, type GrpcServer } from './api/routes/v2-grpc.js';
+import { Accounts } from './auth/accounts.js';
+import { AuditLog, Checkpoints } from './auth/audit.js';
+import { Grants } from './auth/grants.js';
+import { Quotas } from './auth/quotas.js';
 import { AuthService } from './auth/service.js';
 import type { Config } from './config/config.js';
 import { DatasetService } from './data/service.js';
 import { StoreJobQueue } from './jobs/store-queue.js';
 import { ModelRegistry } from './registry/service.js';
+import { BATCH_PREDICT_JOB, BatchScoring } from './serving/batch.js';
+import { ModelCache } from './serving/cache.js';
+import { DataPlane } from './serving/dataplane.js';
 import { DeploymentService } from './serving/deployments.js';
+import { ServingMetrics } from './serving/metrics.js';
+import { modelLoader } from './serving/model.js';
+import { PredictionLog } from './serving/predlog.js';
 import { FsArtifactStore } from './store/fs/index.js';
 import { openMetadataStore } from './store/open.js';
 import { TRAIN_JOB, TrainingService } from './training/service.js';
@@ -20,6 +31,8 @@ export interface Platform {
   readonly app: App;
   /** Shown once on the very first start; only its hash is stored. */
   readonly adminKey: string | undefined;
+  /** The port of the Open Inference Protocol over gRPC, when MASS_GRPC_PORT turns it on. */
+  readonly grpcPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -32,6 +45,10 @@ export async function startPlatform(config: Config): Promise<Platform> {
   await store.migrate();
   const artifacts = new FsArtifactStore(join(config.home, 'artifacts'));
   const auth = new AuthService(store);
+  const accounts = new Accounts(store, auth, config.sessionHours);
+  const grants = new Grants(store, auth);
+  const quotas = new Quotas(store, config);
+  const audit = new AuditLog(store, new Checkpoints(config.auditDir));
   const boot = await auth.bootstrap();
   const datasets = new DatasetService(store, artifacts);
   const registry = new ModelRegistry(store);
@@ -43,17 +60,58 @@ export async function startPlatform(config: Config): Promise<Platform> {
     onError: (error, job) => late.app?.log.error({ err: error, jobId: job?.id }, 'job error'),
   });
   const training = new TrainingService(datasets, registry, artifacts, jobs, VERSION);
-  const deployments = new DeploymentService(store, registry, artifacts, config.maxPredictRows);
+  // Serving: one model cache within a memory budget, deployments routing over it, one data plane.
+  const metrics = new ServingMetrics();
+  const cache = new ModelCache(
+    modelLoader(artifacts, config.maxPredictRows, (model) =>
+      metrics.loadSeconds
+        .labels({ model: model.version.model, version: String(model.version.version) })
+        .observe(model.loadMs / 1000),
+    ),
+    config.modelCacheBytes,
+    { evicted: () => metrics.cacheEvictions.inc() },
+  );
+  metrics.cacheBudget.set(config.modelCacheBytes);
+  metrics.onCollect(() => {
+    metrics.cacheBytes.set(cache.bytes);
+    metrics.cacheModels.set(cache.loadedCount);
+  });
+  const deployments = new DeploymentService(store, registry, cache, metrics, {
+    maxQueue: config.maxQueue,
+    refreshMs: config.deploymentRefreshMs,
+  });
+  const predictionLog = new PredictionLog(store, {
+    flushMs: 1_000,
+    maxBuffer: 10_000,
+    batchSize: 500,
+    onDropped: (n) => metrics.logDropped.inc(n),
+    onWritten: (n) => metrics.logWritten.inc(n),
+    onError: (error) => late.app?.log.error({ err: error }, 'prediction log write failed'),
+  });
+  const serving = new DataPlane(deployments, metrics, predictionLog, config.maxPredictRows);
+  // Batch scoring loads its own session (up to 64k rows per call), outside the serving cache.
+  const batchScoring = new BatchScoring(
+    registry,
+    artifacts,
+    jobs,
+    modelLoader(artifacts, 65_536, () => undefined),
+  );
   const services: Services = {
     config,
     store,
     artifacts,
     auth,
+    accounts,
+    grants,
+    audit,
+    quotas,
     datasets,
     registry,
     jobs,
     training,
     deployments,
+    serving,
+    batchScoring,
     version: VERSION,
   };
   const app = await buildApp(services);
@@ -61,15 +119,27 @@ export async function startPlatform(config: Config): Promise<Platform> {
   await deployments.loadAll((error, name) =>
     app.log.error({ err: error, deployment: name }, 'deployment failed to load'),
   );
-  await jobs.start({ [TRAIN_JOB]: training.handler });
+  await jobs.start({ [TRAIN_JOB]: training.handler, [BATCH_PREDICT_JOB]: batchScoring.handler });
+  const grpc: GrpcServer | undefined =
+    config.grpcPort === null ? undefined : await startGrpcServer(services, config.host, config.grpcPort);
   return {
     services,
     app,
     adminKey: boot?.adminKey,
+    grpcPort: grpc?.port,
     async close() {
-      await app.close();
+      // Graceful: no new connections; requests in flight finish; a kept-alive connection is
+      // closed as soon as its last response is written, rather than at its idle timeout.
+      const closeIdle = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await Promise.all([app.close(), grpc?.close()]);
+      } finally {
+        clearInterval(closeIdle);
+      }
       await jobs.stop(5_000);
+      await predictionLog.close();
       await deployments.close();
+      await audit.close();
       await store.close();
     },
   };

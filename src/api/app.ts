@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,24 +14,40 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Action } from '../auth/permissions.js';
+import type { Accounts } from '../auth/accounts.js';
+import type { AuditLog } from '../auth/audit.js';
+import type { Grants } from '../auth/grants.js';
+import type { Quotas } from '../auth/quotas.js';
 import type { AuthService, Principal, Project } from '../auth/service.js';
 import type { Config } from '../config/config.js';
 import type { DatasetService } from '../data/service.js';
 import { AppError, ERROR_CODES, type ErrorCode, type FieldIssue } from '../errors/index.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { ModelRegistry } from '../registry/service.js';
+import type { BatchScoring } from '../serving/batch.js';
+import type { DataPlane } from '../serving/dataplane.js';
 import type { DeploymentService } from '../serving/deployments.js';
 import type { ArtifactStore } from '../store/artifacts.js';
 import type { MetadataStore } from '../store/metadata.js';
 import type { TrainingService } from '../training/service.js';
+import { registerAccountRoutes } from './routes/accounts.js';
+import { registerAuditRoutes } from './routes/audit.js';
 import { registerDatasetRoutes } from './routes/datasets.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerKeyRoutes } from './routes/keys.js';
+import { registerModelImportRoutes } from './routes/model-import.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
+import { registerMlflowRoutes } from './routes/mlflow.js';
 import { registerProjectRoutes } from './routes/projects.js';
+import { registerServingRoutes } from './routes/serving.js';
+import { registerSimpleRoutes } from './routes/simple.js';
+import { registerV2Routes } from './routes/v2.js';
+import { registerSharingRoutes } from './routes/sharing.js';
 import { Problem } from './schemas.js';
+import { registerSecurity } from './security.js';
 
 /** Who may call a route: nobody needs a key (`public`), any valid key, or a key allowed the action in the route's project. */
 export type RouteAuth = 'public' | 'authenticated' | 'admin' | Action;
@@ -60,11 +77,18 @@ export interface Services {
   readonly store: MetadataStore;
   readonly artifacts: ArtifactStore;
   readonly auth: AuthService;
+  readonly accounts: Accounts;
+  readonly grants: Grants;
+  readonly audit: AuditLog;
+  readonly quotas: Quotas;
   readonly datasets: DatasetService;
   readonly registry: ModelRegistry;
   readonly jobs: JobQueue;
   readonly training: TrainingService;
   readonly deployments: DeploymentService;
+  /** The data plane behind every prediction front door (native, V2 REST and gRPC, MLflow, simple). */
+  readonly serving: DataPlane;
+  readonly batchScoring: BatchScoring;
   readonly version: string;
 }
 
@@ -85,12 +109,17 @@ export async function buildApp(services: Services): Promise<App> {
         ? false
         : { level: config.logLevel, redact: ['req.headers.authorization'] },
     bodyLimit: config.maxBodyBytes,
-    genReqId: () => `req_${randomBytes(9).toString('base64url')}`,
+    // Unique, not secret: a random prefix per process and a counter (no random bytes per request).
+    genReqId: requestIds(),
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
     // A JSON body with a key like "__proto__" is refused rather than silently merged.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
+    ...(config.tlsCert !== undefined && config.tlsKey !== undefined
+      ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+      : {}),
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   app.addSchema(Problem);
@@ -107,23 +136,8 @@ export async function buildApp(services: Services): Promise<App> {
       if (method !== 'HEAD') app.routeTable.push({ method, url: route.url, auth: route.config.auth });
   });
 
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-  });
-
-  // Authentication and authorization run before the body is read or validated: a caller without
-  // the right gets 401/403/404 and no byte of its body is parsed.
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    const rule = request.routeOptions.config.auth;
-    if (rule === 'public' || rule === undefined) return;
-    request.principal = await services.auth.authenticate(request.headers.authorization);
-    if (rule === 'authenticated') return;
-    if (rule === 'admin') return services.auth.requireAdmin(request.principal);
-    const projectName = (request.params as { project?: string }).project;
-    if (projectName === undefined) services.auth.authorize(request.principal, rule);
-    else request.project = await services.auth.authorizeProject(request.principal, projectName, rule);
-  });
+  // Headers, Host allow-list, CORS, authentication and authorization, rate limits, audit.
+  registerSecurity(app, services);
 
   // CSV uploads stream straight to the dataset service; it enforces the size limit itself.
   app.addContentTypeParser(
@@ -160,12 +174,27 @@ export async function buildApp(services: Services): Promise<App> {
 
   registerHealthRoutes(app, services);
   registerProjectRoutes(app, services);
+  registerAccountRoutes(app, services);
+  registerSharingRoutes(app, services);
+  registerAuditRoutes(app, services);
   registerKeyRoutes(app, services);
   registerDatasetRoutes(app, services);
   registerJobRoutes(app, services);
   registerModelRoutes(app, services);
+  registerModelImportRoutes(app, services);
   registerDeploymentRoutes(app, services);
+  registerServingRoutes(app, services);
+  registerV2Routes(app, services);
+  registerMlflowRoutes(app, services);
+  registerSimpleRoutes(app, services);
+  registerMetricsRoutes(app, services);
   return app;
+}
+
+function requestIds(): () => string {
+  const prefix = randomBytes(6).toString('base64url');
+  let n = 0;
+  return () => `req_${prefix}${(n++).toString(36)}`;
 }
 
 /** The one place errors become responses: application/problem+json, never a stack trace. */
@@ -185,8 +214,15 @@ function sendProblem(
     code: problem.code,
     requestId: request.id,
     ...(problem.errors.length > 0 ? { errors: problem.errors } : {}),
+    // The error fields the Open Inference Protocol and MLflow clients read, beside the problem's own.
+    ...(request.url.startsWith('/v2/') ? { error: problem.message } : {}),
+    ...(request.url.includes('/invocations')
+      ? { error_code: problem.status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST', message: problem.message }
+      : {}),
   };
   if (problem.status === 401) reply.header('www-authenticate', 'Bearer');
+  // Load shedding and models still loading: a client may retry shortly.
+  if (problem.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
   return reply.status(problem.status).type('application/problem+json').send(JSON.stringify(body));
 }
 

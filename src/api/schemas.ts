@@ -85,11 +85,34 @@ export const JobSchema = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 });
 
+export const TensorSpecSchema = Type.Object({
+  name: Type.String(),
+  datatype: Type.String({ description: 'Open Inference Protocol datatype: FP32, INT64, BYTES, ...' }),
+  shape: Type.Array(Type.Integer(), { description: '-1 is a dynamic dimension' }),
+});
+
 export const SignatureSchema = Type.Object({
-  task: Type.Union([Type.Literal('classification'), Type.Literal('regression')]),
-  target: Type.String(),
-  inputs: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+  task: Type.Union([
+    Type.Literal('classification'),
+    Type.Literal('regression'),
+    Type.Literal('clustering'),
+    Type.Literal('custom'),
+  ]),
+  target: Type.Optional(Type.String()),
+  inputs: Type.Array(Type.Object({ name: Type.String(), type: Type.String() }), {
+    description: 'Columns for rows-by-column requests; empty for models that take whole tensors',
+  }),
   labels: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]))),
+  tensors: Type.Optional(
+    Type.Object({ inputs: Type.Array(TensorSpecSchema), outputs: Type.Array(TensorSpecSchema) }),
+  ),
+  outputRoles: Type.Optional(
+    Type.Object({
+      probabilities: Type.Optional(Type.String()),
+      label: Type.Optional(Type.String()),
+      value: Type.Optional(Type.String()),
+    }),
+  ),
 });
 
 export const ModelVersionSchema = Type.Object({
@@ -116,13 +139,106 @@ export const ModelSchema = Type.Object({
   latestVersion: Type.Union([Type.Integer(), Type.Null()]),
 });
 
+const TrafficSchema = Type.Array(
+  Type.Object(
+    { version: Type.Integer({ minimum: 1 }), weight: Type.Number({ minimum: 0, maximum: 100 }) },
+    { additionalProperties: false },
+  ),
+  {
+    minItems: 1,
+    maxItems: 10,
+    description: 'Versions answering requests that name none, split by weight (90/10: a canary)',
+  },
+);
+const BatchingSchema = Type.Object(
+  {
+    maxBatchSize: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      description: 'Most rows in one merged ONNX Runtime call',
+    }),
+    maxWaitUs: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      description: 'Longest wait for a batch to fill, in microseconds',
+    }),
+  },
+  { additionalProperties: false },
+);
+const ShadowSchema = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    fraction: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Share of requests mirrored; default 1' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The serving settings a deployment can be created or changed with (serving/spec.ts). */
+export const DeploymentSettings = {
+  traffic: Type.Optional(TrafficSchema),
+  shadow: Type.Optional(
+    Type.Union([ShadowSchema, Type.Null()], {
+      description:
+        'A version that gets a copy of requests; its answers are compared and logged, never returned',
+    }),
+  ),
+  aliases: Type.Optional(
+    Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), Type.Integer({ minimum: 1 }), {
+      description: 'Names for versions (production, staging), usable as /v2/models/{name}/versions/{alias}',
+    }),
+  ),
+  batching: Type.Optional(
+    Type.Union([BatchingSchema, Type.Null()], { description: 'Adaptive batching; null: off' }),
+  ),
+  maxQueue: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Requests waiting per version before 503' }),
+  ),
+  logSampleRate: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 1,
+      description: 'Share of predictions written to the prediction log',
+    }),
+  ),
+};
+
 export const DeploymentSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   model: Type.String(),
-  version: Type.Integer(),
+  version: Type.Integer({
+    description: 'The version answering by default (production, or the heaviest route)',
+  }),
   modelVersionId: Type.String(),
-  ready: Type.Boolean(),
+  ready: Type.Boolean({ description: 'Every version taking traffic is loaded and warm' }),
+  traffic: Type.Optional(TrafficSchema),
+  shadow: Type.Optional(
+    Type.Union([Type.Object({ version: Type.Integer(), fraction: Type.Number() }), Type.Null()]),
+  ),
+  aliases: Type.Optional(Type.Record(Type.String(), Type.Integer())),
+  previous: Type.Optional(
+    Type.Union([Type.Integer(), Type.Null()], { description: 'What rollback returns to' }),
+  ),
+  batching: Type.Optional(
+    Type.Union([Type.Object({ maxBatchSize: Type.Integer(), maxWaitUs: Type.Integer() }), Type.Null()]),
+  ),
+  maxQueue: Type.Optional(Type.Integer()),
+  logSampleRate: Type.Optional(Type.Number()),
+  generation: Type.Optional(
+    Type.Integer({ description: 'Increases with every routing change in this process' }),
+  ),
+  versions: Type.Optional(
+    Type.Array(
+      Type.Object({
+        version: Type.Integer(),
+        modelVersionId: Type.String(),
+        state: Type.String({ description: 'loading, ready, evicted (reloads on demand), failed, unloaded' }),
+        error: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });

@@ -19,6 +19,7 @@ export const ACTIONS = [
   'deployment:write',
   'predict',
   'key:manage',
+  'share:manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -26,7 +27,16 @@ const READ: readonly Action[] = ['project:read', 'dataset:read', 'model:read', '
 
 /** Deny by default: an action is allowed only where this table says so. */
 export const ROLE_ACTIONS: Readonly<Record<Role, readonly Action[]>> = {
-  owner: [...READ, 'dataset:write', 'model:train', 'job:cancel', 'deployment:write', 'predict', 'key:manage'],
+  owner: [
+    ...READ,
+    'dataset:write',
+    'model:train',
+    'job:cancel',
+    'deployment:write',
+    'predict',
+    'key:manage',
+    'share:manage',
+  ],
   maintainer: [...READ, 'dataset:write', 'model:train', 'job:cancel', 'deployment:write', 'predict'],
   annotator: [...READ],
   viewer: [...READ, 'predict'],

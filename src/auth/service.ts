@@ -6,12 +6,18 @@ import { isRole, roleAllows, type Action, type Role } from './permissions.js';
 /** Who is calling, as established from a verified key. Never taken from a header or body field. */
 export interface Principal {
   readonly userId: string;
-  readonly keyId: string;
+  /** The key that authenticated the request, or null for a console session. */
+  readonly keyId: string | null;
+  /** The console session, or null for a key. */
+  readonly sessionId: string | null;
   /** Site admin: every project, every action. */
   readonly isAdmin: boolean;
-  /** The one project a non-admin key is scoped to. */
+  /** The one project a non-admin key is scoped to (null for sessions: their projects are their memberships). */
   readonly projectId: string | null;
+  /** The key's role in its project (sessions take the role of their membership in each project). */
   readonly role: Role | null;
+  /** Predictions per second allowed to this key; null: the server default. */
+  readonly rateLimitRps?: number | null;
 }
 
 export interface Project {
@@ -68,6 +74,7 @@ interface CachedKey {
 export class AuthService {
   private readonly cache = new Map<string, CachedKey>();
   private readonly lastUsedWritten = new Map<string, number>();
+  private readonly members = new Map<string, { role: Role | null; at: number }>();
 
   constructor(private readonly store: MetadataStore) {}
 
@@ -101,7 +108,7 @@ export class AuthService {
     if (entry.expiresAt !== null && entry.expiresAt <= now) {
       throw new AppError('UNAUTHENTICATED', 'the API key has expired');
     }
-    this.touch(entry.principal.keyId, now);
+    this.touch(entry.principal.keyId!, now);
     return entry.principal;
   }
 
@@ -116,19 +123,24 @@ export class AuthService {
         'api_keys.role',
         'api_keys.expires_at',
         'api_keys.revoked_at',
+        'api_keys.rate_limit_rps',
         'users.is_admin',
+        'users.disabled_at',
       ])
       .where('api_keys.hash', '=', hash)
       .executeTakeFirst();
-    if (!row || row.revoked_at !== null) throw new AppError('UNAUTHENTICATED', 'the API key is not valid');
+    if (!row || row.revoked_at !== null || row.disabled_at !== null)
+      throw new AppError('UNAUTHENTICATED', 'the API key is not valid');
     const isAdmin = row.is_admin === 1 && row.project_id === null;
     return {
       principal: {
         userId: row.user_id,
         keyId: row.id,
+        sessionId: null,
         isAdmin,
         projectId: row.project_id,
         role: isRole(row.role) ? row.role : null,
+        rateLimitRps: row.rate_limit_rps === null ? null : Number(row.rate_limit_rps),
       },
       expiresAt: row.expires_at ? Date.parse(row.expires_at) : null,
       cachedAt: now,
@@ -154,9 +166,16 @@ export class AuthService {
    */
   async authorizeProject(principal: Principal, projectName: string, action: Action): Promise<Project> {
     const project = await this.findProject(projectName);
-    if (!project || (!principal.isAdmin && principal.projectId !== project.id))
-      throw notFound('project', projectName);
-    this.authorize(principal, action);
+    if (!project) throw notFound('project', projectName);
+    if (principal.isAdmin) return project;
+    const role =
+      principal.sessionId !== null
+        ? await this.memberRole(project.id, principal.userId)
+        : principal.projectId === project.id
+          ? principal.role
+          : null;
+    if (role === null) throw notFound('project', projectName);
+    this.authorize({ ...principal, role }, action);
     return project;
   }
 
@@ -164,11 +183,31 @@ export class AuthService {
   authorize(principal: Principal, action: Action): void {
     if (principal.isAdmin) return;
     if (!principal.role || !roleAllows(principal.role, action)) {
-      throw new AppError(
-        'FORBIDDEN',
-        `the key's role (${principal.role ?? 'none'}) does not allow ${action}`,
-      );
+      throw new AppError('FORBIDDEN', `the role ${principal.role ?? '(none)'} does not allow ${action}`);
     }
+  }
+
+  /** The user's role in a project through its membership, cached briefly like keys. */
+  private async memberRole(projectId: string, userId: string): Promise<Role | null> {
+    const cacheKey = `${projectId}/${userId}`;
+    const hit = this.members.get(cacheKey);
+    const now = Date.now();
+    if (hit && now - hit.at < CACHE_MS) return hit.role;
+    const row = await this.store.db
+      .selectFrom('project_members')
+      .select('role')
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    const role = row && isRole(row.role) ? row.role : null;
+    this.members.set(cacheKey, { role, at: now });
+    return role;
+  }
+
+  /** Forgets cached keys and memberships (after a change to them). */
+  invalidate(): void {
+    this.members.clear();
+    this.cache.clear();
   }
 
   requireAdmin(principal: Principal): void {
@@ -208,7 +247,14 @@ export class AuthService {
 
   async listProjects(principal: Principal): Promise<Project[]> {
     let query = this.store.db.selectFrom('projects').selectAll().orderBy('name');
-    if (!principal.isAdmin) query = query.where('id', '=', principal.projectId ?? '');
+    if (!principal.isAdmin && principal.sessionId !== null) {
+      const userId = principal.userId;
+      query = query.where('id', 'in', (eb) =>
+        eb.selectFrom('project_members').select('project_id').where('user_id', '=', userId),
+      );
+    } else if (!principal.isAdmin) {
+      query = query.where('id', '=', principal.projectId ?? '');
+    }
     const rows = await query.execute();
     return rows.map((r) => ({ id: r.id, name: r.name, description: r.description, createdAt: r.created_at }));
   }
@@ -216,7 +262,15 @@ export class AuthService {
   /** Creates a key scoped to one project with a role (owners may do this for their own project). */
   async createKey(
     principal: Principal,
-    input: { projectName?: string | undefined; role: string; name: string; expiresAt?: string | undefined },
+    input: {
+      projectName?: string | undefined;
+      role: string;
+      name: string;
+      expiresAt?: string | undefined;
+      /** Another user or service account to own the key (site admin only). */
+      userName?: string | undefined;
+      rateLimitRps?: number | undefined;
+    },
   ): Promise<{ key: string; info: ApiKeyInfo }> {
     if (!isRole(input.role))
       throw invalid('role', `must be one of owner, maintainer, annotator, viewer, invoker`);
@@ -233,7 +287,24 @@ export class AuthService {
       if (t <= Date.now()) throw invalid('expiresAt', 'must be in the future');
       expiresAt = new Date(t).toISOString();
     }
-    return this.createKeyRow(principal.userId, projectId, input.role, input.name, expiresAt);
+    let owner = principal.userId;
+    if (input.userName !== undefined) {
+      this.requireAdmin(principal);
+      const user = await this.store.db
+        .selectFrom('users')
+        .select(['id', 'disabled_at'])
+        .where('name', '=', input.userName)
+        .executeTakeFirst();
+      if (!user || user.disabled_at !== null) throw notFound('user', input.userName);
+      owner = user.id;
+    }
+    if (
+      input.rateLimitRps !== undefined &&
+      !(input.rateLimitRps > 0 && Number.isFinite(input.rateLimitRps))
+    ) {
+      throw invalid('rateLimitRps', 'must be a positive number');
+    }
+    return this.createKeyRow(owner, projectId, input.role, input.name, expiresAt, input.rateLimitRps ?? null);
   }
 
   private async createKeyRow(
@@ -242,6 +313,7 @@ export class AuthService {
     role: Role,
     name: string,
     expiresAt: string | null,
+    rateLimitRps: number | null = null,
   ): Promise<{ key: string; info: ApiKeyInfo }> {
     const prefix = randomAlnum(8);
     const key = `mass_${prefix}_${randomBytes(32).toString('base64url')}`;
@@ -270,6 +342,7 @@ export class AuthService {
         expires_at: expiresAt,
         revoked_at: null,
         last_used_at: null,
+        rate_limit_rps: rateLimitRps,
       })
       .execute();
     return { key, info };

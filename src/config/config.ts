@@ -17,23 +17,60 @@ export interface Config {
   /** Training jobs run at once in this process. */
   readonly jobConcurrency: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** PEM files: when both are set, Mass serves HTTPS itself. */
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  /** Origins allowed by CORS; none by default (CORS closed). */
+  readonly corsOrigins: readonly string[];
+  /** Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default. */
+  readonly trustedProxies: readonly string[];
+  /** Host header values accepted; empty: loopback names when bound to loopback, any otherwise. */
+  readonly allowedHosts: readonly string[];
+  /** Console sessions last this long. */
+  readonly sessionHours: number;
+  /** Where signed audit checkpoints are written (outside the database). */
+  readonly auditDir: string;
+  /** Default predictions per second per key (0: unlimited); a key can carry its own. */
+  readonly rateLimitRps: number;
+  /** Default queued + running jobs per project (0: unlimited); a project can carry its own. */
+  readonly maxConcurrentJobs: number;
+  /** Default bytes of datasets and models per project (0: unlimited); a project can carry its own. */
+  readonly storageQuotaBytes: number;
+  /** The gRPC port of the Open Inference Protocol (same host as HTTP); null: gRPC off. 0: any free port. */
+  readonly grpcPort: number | null;
+  /** Memory budget of loaded models; least recently used models are unloaded beyond it. */
+  readonly modelCacheBytes: number;
+  /** Default bound of the queue in front of each deployed model version (load shedding beyond). */
+  readonly maxQueue: number;
+  /** `/metrics` without a key (for a scraper on a private network); default: site-admin keys only. */
+  readonly metricsPublic: boolean;
+  /** How often deployments changed by other processes sharing the database are picked up (0: never). */
+  readonly deploymentRefreshMs: number;
 }
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-export type ConfigInput = Partial<Record<keyof Config, string | number | undefined>>;
+export type ConfigInput = Partial<Record<keyof Config, string | number | readonly string[] | undefined>>;
+
+function optional(value: unknown): string | undefined {
+  return value === undefined || value === '' ? undefined : String(value);
+}
+
+/** A comma-separated setting, or a list given by code. */
+function list(value: unknown): string[] {
+  if (value === undefined || value === '') return [];
+  if (Array.isArray(value)) return value.map(String);
+  return String(value)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-function int(
-  name: string,
-  value: string | number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
+function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined || value === '') return fallback;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -42,6 +79,21 @@ function int(
     );
   }
   return n;
+}
+
+/** A port, or null for "off" (unset, empty, `off`). */
+function optionalPort(value: unknown): number | null {
+  if (value === undefined || value === '' || value === 'off' || value === null) return null;
+  return int('MASS_GRPC_PORT', value, 0, 0, 65535);
+}
+
+function flag(name: string, value: unknown): boolean {
+  if (value === undefined || value === '' || value === false) return false;
+  if (value === true) return true;
+  const s = String(value).toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(value)}`);
 }
 
 /**
@@ -62,7 +114,7 @@ export function loadConfig(explicit: ConfigInput = {}, env: NodeJS.ProcessEnv = 
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`MASS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  return {
+  const config: Config = {
     host: String(pick('host', 'HOST') ?? '127.0.0.1'),
     port: int('PORT', pick('port', 'PORT'), 8080, 0, 65535),
     home,
@@ -90,5 +142,48 @@ export function loadConfig(explicit: ConfigInput = {}, env: NodeJS.ProcessEnv = 
     ),
     jobConcurrency: int('MASS_JOB_CONCURRENCY', pick('jobConcurrency', 'MASS_JOB_CONCURRENCY'), 1, 1, 64),
     logLevel: logLevel as Config['logLevel'],
+    tlsCert: optional(pick('tlsCert', 'MASS_TLS_CERT')),
+    tlsKey: optional(pick('tlsKey', 'MASS_TLS_KEY')),
+    corsOrigins: list(pick('corsOrigins', 'MASS_CORS_ORIGINS')),
+    trustedProxies: list(pick('trustedProxies', 'MASS_TRUSTED_PROXIES')),
+    allowedHosts: list(pick('allowedHosts', 'MASS_ALLOWED_HOSTS')),
+    sessionHours: int('MASS_SESSION_HOURS', pick('sessionHours', 'MASS_SESSION_HOURS'), 12, 1, 24 * 90),
+    auditDir: String(pick('auditDir', 'MASS_AUDIT_DIR') ?? resolve(home, 'audit')),
+    rateLimitRps: int('MASS_RATE_LIMIT_RPS', pick('rateLimitRps', 'MASS_RATE_LIMIT_RPS'), 0, 0, 10_000_000),
+    maxConcurrentJobs: int(
+      'MASS_MAX_CONCURRENT_JOBS',
+      pick('maxConcurrentJobs', 'MASS_MAX_CONCURRENT_JOBS'),
+      0,
+      0,
+      100_000,
+    ),
+    storageQuotaBytes: int(
+      'MASS_STORAGE_QUOTA_BYTES',
+      pick('storageQuotaBytes', 'MASS_STORAGE_QUOTA_BYTES'),
+      0,
+      0,
+      2 ** 50,
+    ),
+    grpcPort: optionalPort(pick('grpcPort', 'MASS_GRPC_PORT')),
+    modelCacheBytes: int(
+      'MASS_MODEL_CACHE_BYTES',
+      pick('modelCacheBytes', 'MASS_MODEL_CACHE_BYTES'),
+      2 * 1024 ** 3,
+      1024 * 1024,
+      2 ** 46,
+    ),
+    maxQueue: int('MASS_MAX_QUEUE', pick('maxQueue', 'MASS_MAX_QUEUE'), 1024, 1, 1_000_000),
+    metricsPublic: flag('MASS_METRICS_PUBLIC', pick('metricsPublic', 'MASS_METRICS_PUBLIC')),
+    deploymentRefreshMs: int(
+      'MASS_DEPLOYMENT_REFRESH_MS',
+      pick('deploymentRefreshMs', 'MASS_DEPLOYMENT_REFRESH_MS'),
+      5_000,
+      0,
+      3_600_000,
+    ),
   };
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('MASS_TLS_CERT and MASS_TLS_KEY go together: set both or neither');
+  }
+  return config;
 }

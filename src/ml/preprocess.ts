@@ -1,6 +1,12 @@
-import type { CategoricalStep, Column, Matrix, NumericStep, Preprocessor } from './types.js';
+import type { CategoricalStep, Column, Matrix, NumericStep, PreprocessMode, Preprocessor } from './types.js';
 
 export interface PreprocessOptions {
+  /**
+   * 'scaled' (default): mean imputation, standardization, one-hot encoding (linear models, MLP).
+   * 'raw': numbers pass through with NaN for missing (no imputation, center 0, scale 1) and
+   * categories become ordinal codes, NaN when missing or unseen (trees handle both natively).
+   */
+  readonly mode?: PreprocessMode;
   /** Categories seen fewer times than this in training are treated as unseen. */
   readonly minCategoryCount?: number;
   /** At most this many categories per column, the most frequent first. */
@@ -9,7 +15,8 @@ export interface PreprocessOptions {
 
 /**
  * Fits imputation (mean), standardization (population std, as scikit-learn's StandardScaler)
- * and one-hot encoding on the given rows only (the training split).
+ * and one-hot encoding on the given rows only (the training split); in 'raw' mode only the
+ * category lists are fitted (scikit-learn's OrdinalEncoder with unknown and missing → NaN).
  */
 export function fitPreprocessor(
   columns: readonly Column[],
@@ -18,10 +25,15 @@ export function fitPreprocessor(
 ): Preprocessor {
   const minCount = options.minCategoryCount ?? 1;
   const maxCategories = options.maxCategories ?? 100;
+  const raw = options.mode === 'raw';
   const numeric: NumericStep[] = [];
   const categorical: CategoricalStep[] = [];
   for (const column of columns) {
     if (column.kind === 'numeric') {
+      if (raw) {
+        numeric.push({ name: column.name, fill: NaN, center: 0, scale: 1 });
+        continue;
+      }
       // Welford's running mean and variance over the non-missing values.
       let n = 0;
       let mean = 0;
@@ -50,23 +62,33 @@ export function fitPreprocessor(
         .slice(0, maxCategories)
         .map(([v]) => v)
         .sort();
-      categorical.push({ name: column.name, categories });
+      categorical.push(
+        raw ? { name: column.name, categories, encoding: 'ordinal' } : { name: column.name, categories },
+      );
     }
   }
-  return { numeric, categorical };
+  return raw ? { numeric, categorical, mode: 'raw' } : { numeric, categorical };
+}
+
+/** Number of matrix columns a categorical step produces: one per category (one-hot) or one (ordinal). */
+export function categoricalWidth(step: CategoricalStep): number {
+  return step.encoding === 'ordinal' ? 1 : step.categories.length;
 }
 
 /** Number of output features of a fitted preprocessor. */
 export function featureCount(pre: Preprocessor): number {
   let f = pre.numeric.length;
-  for (const step of pre.categorical) f += step.categories.length;
+  for (const step of pre.categorical) f += categoricalWidth(step);
   return f;
 }
 
 /** Names of the output features (`age`, `region=north`, ...), in matrix column order. */
 export function featureNames(pre: Preprocessor): string[] {
   const names = pre.numeric.map((s) => s.name);
-  for (const step of pre.categorical) for (const c of step.categories) names.push(`${step.name}=${c}`);
+  for (const step of pre.categorical) {
+    if (step.encoding === 'ordinal') names.push(step.name);
+    else for (const c of step.categories) names.push(`${step.name}=${c}`);
+  }
   return names;
 }
 
@@ -97,6 +119,15 @@ export function transform(pre: Preprocessor, columns: readonly Column[], rows?: 
     if (!column || column.kind !== 'categorical')
       throw new Error(`categorical column ${step.name} is missing`);
     const index = new Map(step.categories.map((c, i) => [c, i]));
+    if (step.encoding === 'ordinal') {
+      const out = j * n;
+      for (let k = 0; k < n; k++) {
+        const v = column.values[rowAt(k)];
+        data[out + k] = (v === null || v === undefined ? undefined : index.get(v)) ?? NaN;
+      }
+      j++;
+      continue;
+    }
     for (let k = 0; k < n; k++) {
       const v = column.values[rowAt(k)];
       const i = v === null || v === undefined ? undefined : index.get(v);

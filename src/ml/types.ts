@@ -26,7 +26,10 @@ export interface CategoricalColumn {
 
 export type Column = NumericColumn | CategoricalColumn;
 
-/** Preprocessing of one numeric feature: impute with `fill`, then (x - center) / scale. */
+/**
+ * Preprocessing of one numeric feature: impute with `fill`, then (x - center) / scale.
+ * In 'raw' mode fill is NaN, center 0 and scale 1: the value passes through and NaN stays missing.
+ */
 export interface NumericStep {
   readonly name: string;
   readonly fill: number;
@@ -34,16 +37,34 @@ export interface NumericStep {
   readonly scale: number;
 }
 
-/** Preprocessing of one categorical feature: one-hot over `categories`; unseen or missing → all zeros. */
+/** How a categorical feature becomes numbers. */
+export const CATEGORICAL_ENCODINGS = ['onehot', 'ordinal'] as const;
+export type CategoricalEncoding = (typeof CATEGORICAL_ENCODINGS)[number];
+
+/**
+ * Preprocessing of one categorical feature over `categories`:
+ * - 'onehot' (the default when `encoding` is absent): one column per category; unseen or missing → all zeros;
+ * - 'ordinal': one column holding the category's index in `categories`; unseen or missing → NaN.
+ */
 export interface CategoricalStep {
   readonly name: string;
   readonly categories: readonly string[];
+  readonly encoding?: CategoricalEncoding;
 }
 
-/** A fitted preprocessing pipeline. Output columns: numeric steps in order, then each categorical step's one-hot block. */
+/** Preprocessing modes: 'scaled' imputes, standardizes and one-hot encodes; 'raw' keeps NaN and codes categories. */
+export const PREPROCESS_MODES = ['scaled', 'raw'] as const;
+export type PreprocessMode = (typeof PREPROCESS_MODES)[number];
+
+/**
+ * A fitted preprocessing pipeline. Output columns: numeric steps in order, then each categorical
+ * step's block (one-hot: one column per category; ordinal: one column).
+ */
 export interface Preprocessor {
   readonly numeric: readonly NumericStep[];
   readonly categorical: readonly CategoricalStep[];
+  /** The mode it was fitted in; absent means 'scaled'. */
+  readonly mode?: PreprocessMode;
 }
 
 /** y = X·w + b (ordinary least squares / ridge). */

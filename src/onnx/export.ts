@@ -10,6 +10,7 @@ import type {
   NumericStep,
   Preprocessor,
 } from '../ml/types.js';
+import { categoricalWidth } from '../ml/preprocess.js';
 import { GraphBuilder, ML_DOMAIN, attr } from './graph.js';
 import { DataType, encodeModel } from './proto.js';
 import type { TensorInit, ValueInfoInit } from './proto.js';
@@ -93,7 +94,7 @@ export function exportLinearPipeline(spec: LinearPipelineSpec): Uint8Array {
 /** Serialises preprocessing + any model head to an ONNX ModelProto (IR 8, opset 17, ai.onnx.ml 3). */
 export function exportPipeline(spec: PipelineSpec): Uint8Array {
   const pre = spec.preprocessor;
-  const f = pre.numeric.length + pre.categorical.reduce((sum, s) => sum + s.categories.length, 0);
+  const f = featureWidth(pre);
   const inputs = graphInputs(pre);
   if (inputs.length === 0) throw new RangeError('the preprocessor has no columns: nothing to feed the graph');
   for (const key of [INPUTS_KEY, OUTPUTS_KEY]) {
@@ -162,6 +163,11 @@ function graphInputs(pre: Preprocessor): ValueInfoInit[] {
   ];
 }
 
+/** Number of columns of `transform`'s matrix: one per numeric step, one-hot blocks, one per ordinal step. */
+function featureWidth(pre: Preprocessor): number {
+  return pre.numeric.length + pre.categorical.reduce((sum, s) => sum + categoricalWidth(s), 0);
+}
+
 /**
  * The feature matrix X, double [N,F], in `transform`'s column order. Everything after the
  * inputs runs in double precision, as `ml/` does, so probabilities match to float32 rounding
@@ -170,13 +176,24 @@ function graphInputs(pre: Preprocessor): ValueInfoInit[] {
 function features(g: GraphBuilder, pre: Preprocessor, inputs: readonly ValueInfoInit[]): string {
   const blocks: string[] = [];
   if (pre.numeric.length > 0) blocks.push(numericBlock(g, pre.numeric));
-  const encoded = pre.categorical.filter((s) => s.categories.length > 0);
-  if (encoded.length > 0) blocks.push(categoricalBlock(g, encoded));
+  // Consecutive steps of one encoding share a block, so a one-hot-only pipeline keeps its one block.
+  const encoded = pre.categorical.filter((s) => categoricalWidth(s) > 0);
+  for (let start = 0; start < encoded.length;) {
+    const ordinal = encoded[start]!.encoding === 'ordinal';
+    let end = start + 1;
+    while (end < encoded.length && (encoded[end]!.encoding === 'ordinal') === ordinal) end++;
+    const run = encoded.slice(start, end);
+    blocks.push(ordinal ? ordinalBlock(g, run) : categoricalBlock(g, run));
+    start = end;
+  }
   if (blocks.length === 0) return emptyFeatures(g, inputs[0]!.name);
   return blocks.length === 1 ? blocks[0]! : g.op('Concat', blocks, { attributes: [attr.int('axis', 1)] });
 }
 
-/** ((isnan(x) ? fill : x) - center) / scale over all numeric columns at once. */
+/**
+ * ((isnan(x) ? fill : x) - center) / scale over all numeric columns at once. 'raw' steps (fill NaN,
+ * center 0, scale 1) are the identity on every value, NaN included, so they only need the Cast.
+ */
 function numericBlock(g: GraphBuilder, steps: readonly NumericStep[]): string {
   const raw = g.op(
     'Concat',
@@ -184,6 +201,7 @@ function numericBlock(g: GraphBuilder, steps: readonly NumericStep[]): string {
     { attributes: [attr.int('axis', 1)] },
   );
   const x = g.op('Cast', [raw], { attributes: [attr.int('to', DataType.double)] });
+  if (steps.every((s) => Number.isNaN(s.fill) && s.center === 0 && s.scale === 1)) return x;
   const fill = g.constant('fill', vector(steps.map((s) => s.fill)));
   const center = g.constant('center', vector(steps.map((s) => s.center)));
   const scale = g.constant('scale', vector(steps.map((s) => s.scale)));
@@ -212,6 +230,39 @@ function categoricalBlock(g: GraphBuilder, steps: readonly CategoricalStep[]): s
   const axes = g.constant('axes', { type: 'int64', dims: [1], values: [1] });
   const squeezed = g.op('Squeeze', [joined, axes]);
   return g.op('Cast', [squeezed], { attributes: [attr.int('to', DataType.double)] });
+}
+
+/**
+ * Ordinal codes of categorical columns, double [N,K] for K columns: ai.onnx.ml LabelEncoder maps
+ * each known category to its index in `categories` (as a float: exact for any realistic count)
+ * and anything else, '' for missing included, to default_float = NaN, as `transform` does.
+ * A column without categories is all NaN (LabelEncoder needs at least one key).
+ */
+function ordinalBlock(g: GraphBuilder, steps: readonly CategoricalStep[]): string {
+  const codes = steps.map((s) => {
+    const unique = new Set(s.categories);
+    if (unique.size !== s.categories.length) throw new RangeError(`column ${s.name} lists a category twice`);
+    if (s.categories.length === 0) {
+      const shape = g.op('Shape', [s.name]);
+      return g.op('ConstantOfShape', [shape], {
+        attributes: [attr.tensor('value', { type: 'float', dims: [1], values: [NaN] })],
+      });
+    }
+    return g.op('LabelEncoder', [s.name], {
+      domain: ML_DOMAIN,
+      attributes: [
+        attr.float('default_float', NaN),
+        attr.strings('keys_strings', s.categories),
+        attr.floats(
+          'values_floats',
+          s.categories.map((_, i) => i),
+        ),
+      ],
+    });
+  });
+  const joined =
+    codes.length === 1 ? codes[0]! : g.op('Concat', codes, { attributes: [attr.int('axis', 1)] });
+  return g.op('Cast', [joined], { attributes: [attr.int('to', DataType.double)] });
 }
 
 /** A double [N,0] matrix when no column yields a feature: the batch size still comes from an input. */

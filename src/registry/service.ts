@@ -3,12 +3,26 @@ import { AppError, notFound } from '../errors/index.js';
 import { newId, nowIso, type Database, type MetadataStore } from '../store/metadata.js';
 import type { ModelVersionTable } from '../store/schema.js';
 
+/** Model names, for trained and imported models alike. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
 /** `custom`: an imported model whose outputs Mass does not interpret (an encoder, an image model, ...). */
 export const TASKS = ['classification', 'regression', 'clustering', 'custom'] as const;
 export type Task = (typeof TASKS)[number];
 
 /** Tensor element types, named as the Open Inference Protocol (KServe V2) names them. */
-export const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
+export const DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+] as const;
 export type Datatype = (typeof DATATYPES)[number];
 
 /** One named tensor of the ONNX graph; -1 is a dynamic dimension (the batch). */
@@ -39,6 +53,17 @@ export interface Signature {
   readonly labels?: readonly (string | number)[];
   /** The graph's own tensors, for tensor requests (Open Inference Protocol); every model has them. */
   readonly tensors?: { readonly inputs: readonly TensorSpec[]; readonly outputs: readonly TensorSpec[] };
+  /**
+   * Which graph outputs hold what, for imported models whose outputs are not named as Mass names
+   * them: `probabilities` (float [N,C], columns in the order of `labels`), `label` ([N] int64 or
+   * string), `value` (a regression's float output). Absent: the outputs are named `probabilities`,
+   * `label` and `value` (models trained by Mass).
+   */
+  readonly outputRoles?: {
+    readonly probabilities?: string;
+    readonly label?: string;
+    readonly value?: string;
+  };
 }
 
 export interface Model {
@@ -132,6 +157,17 @@ export class ModelRegistry {
     };
     await trx.insertInto('model_versions').values(row).execute();
     return toVersion(row, model.name);
+  }
+
+  /** The task of a model, or undefined when no model of that name exists yet (inside `trx`). */
+  async modelTask(trx: Transaction<Database>, projectId: string, name: string): Promise<Task | undefined> {
+    const row = await trx
+      .selectFrom('models')
+      .select('task')
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row?.task as Task | undefined;
   }
 
   async listModels(projectId: string): Promise<Model[]> {

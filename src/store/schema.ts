@@ -14,6 +14,11 @@ export interface Database {
   models: ModelTable;
   model_versions: ModelVersionTable;
   deployments: DeploymentTable;
+  prediction_log: PredictionLogTable;
+  sessions: SessionTable;
+  project_members: ProjectMemberTable;
+  grants: GrantTable;
+  audit_log: AuditLogTable;
 }
 
 type Json = string;
@@ -24,6 +29,8 @@ export interface ProjectTable {
   name: string;
   description: string;
   created_at: Time;
+  max_concurrent_jobs: ColumnType<number | null, number | null | undefined, number | null>;
+  storage_quota_bytes: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface UserTable {
@@ -31,6 +38,58 @@ export interface UserTable {
   name: string;
   is_admin: number;
   created_at: Time;
+  /** scrypt, `scrypt$N$r$p$salt$hash` (base64url); null for service accounts and the bootstrap admin. */
+  password_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 'user' or 'service' (a service account: keys only, no password). */
+  kind: ColumnType<string, string | undefined, string>;
+  disabled_at: ColumnType<Time | null, Time | null | undefined, Time | null>;
+}
+
+export interface SessionTable {
+  /** SHA-256 of the session token; the token itself lives only in the cookie. */
+  id: string;
+  user_id: string;
+  csrf_hash: string;
+  created_at: Time;
+  expires_at: Time;
+  revoked_at: Time | null;
+  ip: string;
+}
+
+export interface ProjectMemberTable {
+  project_id: string;
+  user_id: string;
+  role: string;
+  created_at: Time;
+}
+
+export interface GrantTable {
+  id: string;
+  from_project_id: string;
+  to_project_id: string;
+  /** 'dataset_version' or 'model_version'. */
+  kind: string;
+  object_id: string;
+  created_by: string;
+  created_at: Time;
+  revoked_at: Time | null;
+}
+
+export interface AuditLogTable {
+  seq: ColumnType<number, number, never>;
+  at: Time;
+  actor_user_id: string | null;
+  actor_key_id: string | null;
+  project_id: string | null;
+  action: string;
+  target: string;
+  outcome: string;
+  status: number;
+  ip: string;
+  request_id: string;
+  details_json: Json;
+  prev_hash: string;
+  hash: string;
 }
 
 export interface ApiKeyTable {
@@ -48,6 +107,8 @@ export interface ApiKeyTable {
   expires_at: Time | null;
   revoked_at: Time | null;
   last_used_at: Time | null;
+  /** Predictions per second allowed to this key; null: the server default. */
+  rate_limit_rps: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface DatasetTable {
@@ -127,4 +188,27 @@ export interface DeploymentTable {
   created_by: string;
   created_at: Time;
   updated_at: Time;
+  /** Routing (traffic weights, shadow, aliases), batching, queue and log settings; see serving/spec.ts. */
+  config_json: ColumnType<Json, Json | undefined, Json>;
+}
+
+/** Sampled predictions (and every shadow comparison), written in batches off the request path. */
+export interface PredictionLogTable {
+  id: string;
+  project_id: string;
+  deployment_id: string;
+  deployment: string;
+  model: string;
+  version: number;
+  /** `primary`: the answer returned; `shadow`: a shadow version's answer, never returned. */
+  role: string;
+  request_id: string;
+  protocol: string;
+  rows: number;
+  inputs_json: Json;
+  outputs_json: Json;
+  latency_us: number;
+  /** Shadow entries: how the shadow answer compares with the answer returned. */
+  comparison_json: Json | null;
+  created_at: Time;
 }

@@ -2,11 +2,14 @@ import type { TableColumn } from '../data/read.js';
 import { classificationReport, regressionReport } from '../ml/metrics.js';
 import { featureNames, fitPreprocessor, transform, type PreprocessOptions } from '../ml/preprocess.js';
 import { trainTestSplit } from '../ml/split.js';
-import type { Column, Preprocessor } from '../ml/types.js';
+import type { Column, Matrix, Preprocessor } from '../ml/types.js';
 import { exportPipeline } from '../onnx/export.js';
 import type { Signature, TensorSpec } from '../registry/service.js';
-import type { TrainOutput, TrainProgress, TrainSpec } from './spec.js';
-import type { TaskKind } from './trainer.js';
+import { autoCandidates, runAuto, type AutoOutcome } from './automl.js';
+import { evaluationReport } from './evaluate.js';
+import { runSearch, type SearchData, type SearchOutcome } from './search.js';
+import { AUTO_ALGORITHM, type TrainOutput, type TrainProgress, type TrainSpec } from './spec.js';
+import type { Params, TaskKind, Trainer } from './trainer.js';
 import { TRAINERS } from './trainers/index.js';
 
 /** Share of the training rows held out for early stopping when a trainer asks for it. */
@@ -14,11 +17,17 @@ const VALIDATION_FRACTION = 0.1;
 /** Feature importances kept with a model version, the largest first. */
 const MAX_IMPORTANCES = 50;
 
+/** Progress shares of a run with a search or the automatic mode: the search ends at SEARCH_END. */
+const SEARCH_START = 0.12;
+const SEARCH_END = 0.75;
+
 /**
  * One training run, from columns in memory to an ONNX pipeline with its evaluation: drop rows
  * without a target, split (stratified for classification, seeded), fit the preprocessing on the
- * training rows only, fit the model (with a validation split of the training rows when the
- * trainer stops early), evaluate on the held-out rows, export the whole pipeline.
+ * training rows only, optionally search hyperparameters or algorithms on the training rows
+ * (cross-validation or a validation split of them; the test rows stay unseen), fit the model
+ * (with a validation split of the training rows when the trainer stops early), evaluate on the
+ * held-out rows, export the whole pipeline.
  */
 export function trainPipeline(
   columns: readonly TableColumn[],
@@ -26,8 +35,9 @@ export function trainPipeline(
   progress: TrainProgress,
 ): TrainOutput {
   const started = performance.now();
-  const trainer = TRAINERS[spec.algorithm];
-  if (!trainer) throw new TrainingDataError(`unknown algorithm ${spec.algorithm}`);
+  const auto = spec.algorithm === AUTO_ALGORITHM;
+  let trainer: Trainer | undefined = auto ? undefined : TRAINERS[spec.algorithm];
+  if (!auto && !trainer) throw new TrainingDataError(`unknown algorithm ${spec.algorithm}`);
   const targetName = spec.target?.name;
   const targetColumn = targetName === undefined ? undefined : columns.find((c) => c.name === targetName);
   if (targetName !== undefined && !targetColumn) throw new Error(`target column ${targetName} was not read`);
@@ -67,18 +77,6 @@ export function trainPipeline(
     seed: spec.seed,
     ...stratify,
   });
-  let fitIdx = split.train;
-  let valIdx: Uint32Array | undefined;
-  if (trainer.wantsValidation?.(spec.params)) {
-    // The validation rows come out of the training rows only: the test rows stay unseen.
-    const inner = trainTestSplit(split.train.length, {
-      testFraction: VALIDATION_FRACTION,
-      seed: spec.seed + 1,
-      ...(y instanceof Int32Array ? { stratify: Int32Array.from(split.train, (k) => y[k]!) } : {}),
-    });
-    fitIdx = Uint32Array.from(inner.train, (k) => split.train[k]!);
-    valIdx = Uint32Array.from(inner.test, (k) => split.train[k]!);
-  }
   const rowsOf = (idx: Uint32Array) => Uint32Array.from(idx, (k) => keep[k]!);
   const yOf = (idx: Uint32Array) =>
     y instanceof Int32Array
@@ -88,20 +86,114 @@ export function trainPipeline(
         : undefined;
   progress(0.08, `split ${split.train.length} training and ${split.test.length} test rows`);
 
-  const mode = trainer.preprocessing;
-  const pre = fitPreprocessor(features, rowsOf(split.train), { mode } as PreprocessOptions);
+  // Preprocessing is fitted on the training rows once per mode ('scaled', 'raw') a trainer asks for.
+  const preprocessors = new Map<string, Preprocessor>();
+  const preFor = (t: Trainer): Preprocessor => {
+    let pre = preprocessors.get(t.preprocessing);
+    if (!pre) {
+      pre = fitPreprocessor(features, rowsOf(split.train), { mode: t.preprocessing } as PreprocessOptions);
+      preprocessors.set(t.preprocessing, pre);
+    }
+    return pre;
+  };
+  const classes = labels?.length ?? 0;
+  // A search sees the training rows only, through the preprocessing fitted on them.
+  const searchData = new Map<string, SearchData>();
+  const searchDataFor = (t: Trainer): SearchData => {
+    let data = searchData.get(t.preprocessing);
+    if (!data) {
+      data = {
+        X: transform(preFor(t), features, rowsOf(split.train)),
+        y: yOf(split.train)!,
+        task: spec.task,
+        classes,
+      };
+      searchData.set(t.preprocessing, data);
+    }
+    return data;
+  };
+
+  let params: Params = spec.params;
+  let search: SearchOutcome | undefined;
+  let autoOutcome: AutoOutcome | undefined;
+  if (auto) {
+    const budget = spec.timeBudgetSeconds!;
+    autoOutcome = runAuto(autoCandidates(TRAINERS, spec.task), {
+      metric: spec.autoMetric!,
+      timeBudgetSeconds: budget,
+      seed: spec.seed,
+      dataFor: searchDataFor,
+      onTrial: (row, best, done, fraction) =>
+        progress(
+          SEARCH_START + (SEARCH_END - SEARCH_START) * fraction,
+          `trial ${done}: ${row.algorithm} ${formatScore(row.score)}; best ${best ? `${best.algorithm} ${formatScore(best.score)}` : '-'}`,
+          { trial: done, ...(best && best.score !== null ? { best: best.score } : {}) },
+        ),
+    });
+    trainer = autoOutcome.best.trainer;
+    params = autoOutcome.best.params;
+    progress(
+      SEARCH_END,
+      `picked ${trainer.name} (${spec.autoMetric} ${formatScore(autoOutcome.best.score)})`,
+    );
+    searchData.clear();
+  } else if (spec.search) {
+    const t = trainer!;
+    const searchStarted = performance.now();
+    // Without a planned number of trials (a time budget only), progress is the share of the time spent.
+    const seconds = spec.search.budget.seconds ?? Infinity;
+    search = runSearch(t, spec.params, searchDataFor(t), spec.search, spec.seed, {
+      onTrial: (record, best, done, total) => {
+        const fraction =
+          total !== undefined ? done / total : (performance.now() - searchStarted) / 1000 / seconds;
+        progress(
+          SEARCH_START + (SEARCH_END - SEARCH_START) * Math.min(1, fraction),
+          `trial ${done}${total !== undefined ? `/${total}` : ''}: ${spec.search!.metric} ${formatScore(record.score)}; best ${formatScore(best?.score ?? null)}`,
+          {
+            trial: done,
+            ...(total !== undefined ? { trials: total } : {}),
+            ...(record.score !== null ? { score: record.score } : {}),
+            ...(best && best.score !== null ? { best: best.score } : {}),
+          },
+        );
+      },
+    });
+    params = search.bestParams;
+    progress(
+      SEARCH_END,
+      `best of ${search.trials.length} trials: ${spec.search.metric} ${formatScore(search.bestScore)}`,
+    );
+    searchData.clear();
+  }
+  const model = trainer!;
+  const fitStart = search || autoOutcome ? SEARCH_END : 0.12;
+
+  let fitIdx = split.train;
+  let valIdx: Uint32Array | undefined;
+  if (model.wantsValidation?.(params)) {
+    // The validation rows come out of the training rows only: the test rows stay unseen.
+    const inner = trainTestSplit(split.train.length, {
+      testFraction: VALIDATION_FRACTION,
+      seed: spec.seed + 1,
+      ...(y instanceof Int32Array ? { stratify: Int32Array.from(split.train, (k) => y[k]!) } : {}),
+    });
+    fitIdx = Uint32Array.from(inner.train, (k) => split.train[k]!);
+    valIdx = Uint32Array.from(inner.test, (k) => split.train[k]!);
+  }
+
+  const pre = preFor(model);
   const Xfit = transform(pre, features, rowsOf(fitIdx));
   const Xtest = transform(pre, features, rowsOf(split.test));
   const validation = valIdx ? { X: transform(pre, features, rowsOf(valIdx)), y: yOf(valIdx)! } : undefined;
-  progress(0.12, `prepared ${Xfit.cols} features`);
+  progress(fitStart, `prepared ${Xfit.cols} features`);
 
-  const fitted = trainer.fit(Xfit, yOf(fitIdx), spec.params, {
+  const fitted = model.fit(Xfit, yOf(fitIdx), params, {
     task: spec.task,
-    classes: labels?.length ?? 0,
+    classes,
     seed: spec.seed,
     ...(validation ? { validation } : {}),
     onProgress: (fraction, iteration, metrics) =>
-      progress(0.12 + 0.78 * Math.max(0, Math.min(1, fraction)), `iteration ${iteration}`, {
+      progress(fitStart + (0.9 - fitStart) * Math.max(0, Math.min(1, fraction)), `iteration ${iteration}`, {
         iteration,
         ...metrics,
       }),
@@ -122,6 +214,18 @@ export function trainPipeline(
   for (const [key, value] of Object.entries(fitted.info)) if (!(key in metrics)) metrics[key] = value;
   const names = featureNames(pre);
   const importance = fitted.importance ? topImportances(names, fitted.importance) : undefined;
+  const { average_precision: averagePrecision, ...report } = evaluationReport({
+    task: spec.task,
+    y: yTest,
+    predicted,
+    labels,
+    X: Xtest,
+    predict: (Z: Matrix) => fitted.predict(Z),
+    preprocessor: pre,
+    seed: spec.seed,
+  });
+  if (typeof averagePrecision === 'number') metrics.average_precision = averagePrecision;
+  progress(0.95, 'evaluated');
 
   const signature = makeSignature(spec, pre, labels);
   const onnx = exportPipeline({
@@ -131,7 +235,7 @@ export function trainPipeline(
     graphName: spec.model,
     metadata: {
       'mass.model': spec.model,
-      'mass.algorithm': spec.algorithm,
+      'mass.algorithm': model.name,
       'mass.task': spec.task,
       ...(targetName !== undefined ? { 'mass.target': targetName } : {}),
       'mass.dataset_version': spec.datasetLabel,
@@ -143,17 +247,56 @@ export function trainPipeline(
   return {
     onnx,
     signature,
+    algorithm: model.name,
     metrics: {
       ...metrics,
       ...(importance ? { importance } : {}),
+      ...report,
+      ...(search ? { search: searchReport(search) } : {}),
+      ...(autoOutcome ? { auto: autoReport(autoOutcome) } : {}),
       trainRows: fitIdx.length,
       validationRows: valIdx?.length ?? 0,
       testRows: split.test.length,
     },
-    params: { ...spec.params, testFraction: spec.testFraction, seed: spec.seed, features: names },
+    params: { ...params, testFraction: spec.testFraction, seed: spec.seed, features: names },
     trainRows: fitIdx.length,
     testRows: split.test.length,
     durationMs: performance.now() - started,
+  };
+}
+
+function formatScore(score: number | null): string {
+  return score === null ? 'failed' : score.toFixed(4);
+}
+
+/** The search as stored with the version: the trials table and the winner. */
+function searchReport(s: SearchOutcome): Record<string, unknown> {
+  return {
+    strategy: s.strategy,
+    metric: s.metric,
+    greaterIsBetter: s.greaterIsBetter,
+    folds: s.folds,
+    budget: s.budget,
+    seconds: s.seconds,
+    bestTrial: s.bestTrial,
+    bestScore: s.bestScore,
+    bestParams: s.bestParams,
+    trials: s.trials,
+  };
+}
+
+/** The automatic mode as stored with the version: the leaderboard and the winner. */
+function autoReport(a: AutoOutcome): Record<string, unknown> {
+  return {
+    metric: a.metric,
+    folds: a.folds,
+    timeBudgetSeconds: a.timeBudgetSeconds,
+    seconds: a.seconds,
+    trials: a.trials,
+    best: { algorithm: a.best.trainer.name, params: a.best.params, score: a.best.score },
+    top: a.top,
+    rule: 'the first model tried within one standard error of the top validation score',
+    leaderboard: a.leaderboard,
   };
 }
 

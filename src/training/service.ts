@@ -12,8 +12,11 @@ import {
 } from '../jobs/queue.js';
 import type { ModelRegistry } from '../registry/service.js';
 import type { ArtifactStore } from '../store/artifacts.js';
+import { autoCandidates, DEFAULT_TIME_BUDGET_SECONDS } from './automl.js';
+import { defaultMetric } from './evaluate.js';
 import { resolveParams } from './params.js';
-import type { TrainOutput, TrainSpec } from './spec.js';
+import { resolveSearch, type SearchSpec } from './search.js';
+import { AUTO_ALGORITHM, type TrainOutput, type TrainSpec } from './spec.js';
 import type { TaskKind, Trainer } from './trainer.js';
 import { TRAINERS } from './trainers/index.js';
 import type { WorkerMessage } from './worker.js';
@@ -32,6 +35,10 @@ export interface TrainRequest {
   readonly params?: Readonly<Record<string, unknown>> | undefined;
   readonly testFraction?: number | undefined;
   readonly seed?: number | undefined;
+  /** A hyperparameter search on the training rows (see `resolveSearch`); not with `algorithm: 'auto'`. */
+  readonly search?: unknown;
+  /** The automatic mode's budget; only with `algorithm: 'auto'`; default 60. */
+  readonly timeBudgetSeconds?: number | undefined;
 }
 
 export const TRAIN_JOB = 'train';
@@ -75,10 +82,12 @@ export class TrainingService {
     const version = await this.datasets.getVersion(projectId, request.dataset, request.datasetVersion);
     const columns = new Map(version.schema.columns.map((c) => [c.name, c]));
 
+    const auto = request.algorithm === AUTO_ALGORITHM;
     let trainer: Trainer | undefined;
-    if (request.algorithm !== undefined) {
+    if (request.algorithm !== undefined && !auto) {
       trainer = TRAINERS[request.algorithm];
-      if (!trainer) throw invalid('algorithm', `must be one of ${Object.keys(TRAINERS).join(', ')}`);
+      if (!trainer)
+        throw invalid('algorithm', `must be ${AUTO_ALGORITHM} or one of ${Object.keys(TRAINERS).join(', ')}`);
     }
     let task = request.task;
     if (task !== undefined && trainer && !trainer.tasks.includes(task)) {
@@ -87,6 +96,12 @@ export class TrainingService {
     if (task === undefined && trainer?.tasks.length === 1) task = trainer.tasks[0];
 
     let target: ColumnSchema | undefined;
+    if (auto && task === 'clustering')
+      throw invalid(
+        'algorithm',
+        'the automatic mode ranks models by a metric of the target; clustering has none',
+      );
+    if (auto && request.target === undefined) throw invalid('target', 'name the column to predict');
     if (task === 'clustering') {
       if (request.target !== undefined) throw invalid('target', 'clustering takes no target column');
     } else {
@@ -104,13 +119,33 @@ export class TrainingService {
         ]);
       }
       task ??= inferTask(target, trainer);
-      checkTarget(target, task, trainer?.name ?? DEFAULT_TRAINER[task]);
+      checkTarget(target, task, auto ? AUTO_ALGORITHM : (trainer?.name ?? DEFAULT_TRAINER[task]));
     }
-    trainer ??= TRAINERS[DEFAULT_TRAINER[task]];
-    if (!trainer) throw invalid('algorithm', `no algorithm for ${task} is installed`);
-    if (!trainer.tasks.includes(task))
-      throw invalid('algorithm', `${trainer.name} does ${trainer.tasks.join(' or ')}, not ${task}`);
-    const params = resolveParams(trainer, request.params);
+    if (auto) {
+      if (autoCandidates(TRAINERS, task).length === 0)
+        throw invalid('algorithm', `no algorithm for ${task} is installed`);
+      if (request.params !== undefined && Object.keys(request.params).length > 0)
+        throw invalid('params', 'the automatic mode picks the parameters; name an algorithm to set them');
+      if (request.search !== undefined)
+        throw invalid('search', 'the automatic mode runs its own search; name an algorithm to search it');
+    } else {
+      trainer ??= TRAINERS[DEFAULT_TRAINER[task]];
+      if (!trainer) throw invalid('algorithm', `no algorithm for ${task} is installed`);
+      if (!trainer.tasks.includes(task))
+        throw invalid('algorithm', `${trainer.name} does ${trainer.tasks.join(' or ')}, not ${task}`);
+      if (request.timeBudgetSeconds !== undefined)
+        throw invalid(
+          'timeBudgetSeconds',
+          `only for algorithm ${AUTO_ALGORITHM}; a search has search.budget.seconds`,
+        );
+    }
+    const params = trainer ? resolveParams(trainer, request.params) : {};
+    let timeBudgetSeconds: number | undefined;
+    if (auto) {
+      timeBudgetSeconds = request.timeBudgetSeconds ?? DEFAULT_TIME_BUDGET_SECONDS;
+      if (!(typeof timeBudgetSeconds === 'number' && timeBudgetSeconds > 0 && timeBudgetSeconds <= 86_400))
+        throw invalid('timeBudgetSeconds', 'must be a number of seconds in (0, 86400]');
+    }
 
     let features: ColumnSchema[];
     if (request.features !== undefined) {
@@ -133,7 +168,7 @@ export class TrainingService {
     if (features.length === 0)
       throw invalid('features', 'no usable feature column: every other column is text or empty');
 
-    const model = request.model ?? `${version.dataset}-${target?.name ?? trainer.name}`.slice(0, 128);
+    const model = request.model ?? `${version.dataset}-${target?.name ?? trainer!.name}`.slice(0, 128);
     if (!MODEL_NAME.test(model))
       throw invalid('model', 'use 1 to 128 letters, digits, dots, dashes and underscores');
     const present = version.rowCount - (target?.missing ?? 0);
@@ -147,13 +182,23 @@ export class TrainingService {
     }
     const seed = request.seed ?? 42;
     if (!Number.isInteger(seed)) throw invalid('seed', 'must be a whole number');
+    let search: SearchSpec | undefined;
+    if (request.search !== undefined && trainer) {
+      search = resolveSearch(trainer, request.search, {
+        task,
+        fixed: request.params ?? {},
+        trainRows: present - Math.ceil(present * testFraction),
+      });
+    }
 
     return {
-      algorithm: trainer.name,
+      algorithm: auto ? AUTO_ALGORITHM : trainer!.name,
       task,
       ...(target ? { target } : {}),
       features,
       params,
+      ...(search ? { search } : {}),
+      ...(auto ? { timeBudgetSeconds, autoMetric: defaultMetric(task) } : {}),
       testFraction,
       seed,
       rowCount: version.rowCount,
@@ -177,7 +222,8 @@ export class TrainingService {
           model: spec.model,
           version: registered?.version,
           modelVersionId: registered?.id,
-          metrics: output.metrics,
+          algorithm: output.algorithm,
+          metrics: jobSummary(output.metrics),
           durationMs: Math.round(output.durationMs),
         };
       },
@@ -188,7 +234,7 @@ export class TrainingService {
           task: spec.task,
           artifactHash: ref.hash,
           sizeBytes: ref.size,
-          algorithm: spec.algorithm,
+          algorithm: output.algorithm,
           params: output.params,
           metrics: { ...output.metrics, durationMs: Math.round(output.durationMs) },
           signature: output.signature,
@@ -200,6 +246,24 @@ export class TrainingService {
       },
     };
   };
+}
+
+/**
+ * The metrics a finished job shows: everything but the curves, the trials table and the
+ * leaderboard, which stay with the model version (GET .../versions/<n>).
+ */
+function jobSummary(metrics: Record<string, unknown>): Record<string, unknown> {
+  const { curves: _curves, calibration: _calibration, search, auto, ...rest } = metrics;
+  const out: Record<string, unknown> = { ...rest };
+  if (search && typeof search === 'object') {
+    const { trials, ...summary } = search as { trials?: unknown[] };
+    out.search = { ...summary, trialCount: trials?.length ?? 0 };
+  }
+  if (auto && typeof auto === 'object') {
+    const { leaderboard: _leaderboard, ...summary } = auto as { leaderboard?: unknown };
+    out.auto = summary;
+  }
+  return out;
 }
 
 /** Classes for a categorical, boolean or small whole-number target (or when the algorithm only classifies). */

@@ -1,17 +1,27 @@
 import type { ColumnSchema } from '../data/schema.js';
 import type { Signature } from '../registry/service.js';
+import type { SearchMetric } from './evaluate.js';
+import type { SearchSpec } from './search.js';
 import type { Params, TaskKind } from './trainer.js';
+
+/** The algorithm name that asks for the automatic mode (several algorithms within a time budget). */
+export const AUTO_ALGORITHM = 'auto';
 
 /** Everything a training run needs, resolved and validated before the job is queued. */
 export interface TrainSpec {
-  /** A name in TRAINERS. */
+  /** A name in TRAINERS, or AUTO_ALGORITHM. */
   readonly algorithm: string;
   readonly task: TaskKind;
   /** Absent for clustering. */
   readonly target?: ColumnSchema;
   readonly features: readonly ColumnSchema[];
-  /** Every parameter of the trainer, defaults filled in. */
+  /** Every parameter of the trainer, defaults filled in (empty in the automatic mode). */
   readonly params: Params;
+  /** A hyperparameter search on the training rows; its best parameters are then fitted. */
+  readonly search?: SearchSpec;
+  /** The automatic mode's budget (seconds) and the validation metric it ranks models by. */
+  readonly timeBudgetSeconds?: number;
+  readonly autoMetric?: SearchMetric;
   readonly testFraction: number;
   readonly seed: number;
   readonly rowCount: number;
@@ -24,6 +34,8 @@ export interface TrainSpec {
 export interface TrainOutput {
   readonly onnx: Uint8Array;
   readonly signature: Signature;
+  /** The algorithm fitted: the request's, or the one the automatic mode picked. */
+  readonly algorithm: string;
   readonly metrics: Record<string, unknown>;
   readonly params: Record<string, unknown>;
   readonly trainRows: number;

@@ -1,10 +1,26 @@
 import { Type } from '@sinclair/typebox';
 import type { App, Services } from '../app.js';
-import { DeploymentSchema, PredictBody, PredictResponse, ProjectParams, withProblems } from '../schemas.js';
+import { servedBy } from './serving.js';
+import {
+  DeploymentSchema,
+  DeploymentSettings,
+  PredictBody,
+  PredictResponse,
+  ProjectParams,
+  withProblems,
+} from '../schemas.js';
 
 const DeploymentParams = Type.Object({ project: Type.String(), deployment: Type.String({ maxLength: 63 }) });
+const VersionQuery = Type.Object({
+  version: Type.Optional(
+    Type.String({
+      maxLength: 32,
+      description: 'A version number or alias this deployment serves; default: by traffic weight',
+    }),
+  ),
+});
 
-export function registerDeploymentRoutes(app: App, { deployments }: Services): void {
+export function registerDeploymentRoutes(app: App, { deployments, serving }: Services): void {
   app.post(
     '/v1/projects/:project/deployments',
     {
@@ -18,6 +34,7 @@ export function registerDeploymentRoutes(app: App, { deployments }: Services): v
             name: Type.String({ minLength: 1, maxLength: 63 }),
             model: Type.String({ minLength: 1, maxLength: 128 }),
             version: Type.Optional(Type.Integer({ minimum: 1, description: 'default: the latest' })),
+            ...DeploymentSettings,
           },
           { additionalProperties: false },
         ),
@@ -61,12 +78,14 @@ export function registerDeploymentRoutes(app: App, { deployments }: Services): v
       config: { auth: 'deployment:write' },
       schema: {
         tags: ['deployments'],
-        summary: 'Switch a deployment to another model version (the new one is warm before the switch)',
+        summary:
+          'Switch versions, change traffic weights, shadow, aliases or settings: one atomic switch, new versions warm first',
         params: DeploymentParams,
         body: Type.Object(
           {
             model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
             version: Type.Optional(Type.Integer({ minimum: 1 })),
+            ...DeploymentSettings,
           },
           { additionalProperties: false },
         ),
@@ -101,13 +120,33 @@ export function registerDeploymentRoutes(app: App, { deployments }: Services): v
         description:
           'Each row names every input column of the model; null is a missing value. Classifiers answer the label and class probabilities, regressions the value.',
         params: DeploymentParams,
+        querystring: VersionQuery,
         body: PredictBody,
-        response: withProblems({ 200: PredictResponse }, 413, 500),
+        response: withProblems({ 200: PredictResponse }, 413, 500, 503),
       },
     },
-    async (request) => ({
-      ...(await deployments.predict(request.project!.id, request.params.deployment, request.body.rows)),
-      requestId: request.id,
-    }),
+    async (request, reply) => {
+      const { deployment } = request.params;
+      const result = await serving.infer(
+        request.project!.id,
+        deployment,
+        request.query.version,
+        { kind: 'records', rows: request.body.rows, path: '/rows' },
+        { requestId: request.id, protocol: 'v1' },
+      );
+      servedBy(reply, result);
+      const answer = {
+        deployment,
+        model: result.target.version.model,
+        version: result.target.version.version,
+        requestId: request.id,
+        predictions: serving.predictions(result),
+      };
+      const task = result.model.version.signature.task;
+      // Other models answer every output by name, which the response schema does not describe.
+      if (task !== 'classification' && task !== 'regression')
+        return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer));
+      return answer;
+    },
   );
 }

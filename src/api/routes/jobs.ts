@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { STRATEGIES } from '../../ml/search.js';
 import { TASK_KINDS } from '../../training/trainer.js';
 import { TRAINERS } from '../../training/trainers/index.js';
 import type { App, Services } from '../app.js';
@@ -64,8 +65,45 @@ export function registerJobRoutes(app: App, { jobs, training }: Services): void 
             algorithm: Type.Optional(
               Type.String({
                 description:
-                  'see GET /v1/algorithms; default: logistic regression for classes, linear regression for numbers',
+                  "see GET /v1/algorithms, or 'auto' to try several within timeBudgetSeconds; default: logistic regression for classes, linear regression for numbers",
               }),
+            ),
+            timeBudgetSeconds: Type.Optional(
+              Type.Number({
+                exclusiveMinimum: 0,
+                maximum: 86_400,
+                description: "algorithm 'auto' only: seconds for trying algorithms; default 60",
+              }),
+            ),
+            search: Type.Optional(
+              Type.Object(
+                {
+                  strategy: Type.Optional(
+                    Type.String({ description: `one of ${STRATEGIES.join(', ')}; default tpe` }),
+                  ),
+                  space: Type.Record(Type.String(), Type.Unknown(), {
+                    description: '{ "<param>": [values] | { "min": n, "max": n, "log": bool } }',
+                  }),
+                  budget: Type.Optional(
+                    Type.Object(
+                      { trials: Type.Optional(Type.Unknown()), seconds: Type.Optional(Type.Unknown()) },
+                      { description: 'trials (full-fit equivalents) and/or seconds; default 20 trials' },
+                    ),
+                  ),
+                  folds: Type.Optional(
+                    Type.Unknown({
+                      description:
+                        'k-fold cross-validation; 1: one validation split; default 5 (1 above 20,000 rows)',
+                    }),
+                  ),
+                  metric: Type.Optional(
+                    Type.Unknown({ description: 'default roc_auc for classification, r2 for regression' }),
+                  ),
+                },
+                {
+                  description: 'a hyperparameter search on the training rows; the best parameters are fitted',
+                },
+              ),
             ),
             task: Type.Optional(Type.Union(TASK_KINDS.map((t) => Type.Literal(t)))),
             features: Type.Optional(

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { buildBundle } from '../../registry/bundle.js';
 import type { App, Services } from '../app.js';
 import { ModelSchema, ModelVersionSchema, ProjectParams, withProblems } from '../schemas.js';
 
@@ -56,21 +57,34 @@ export function registerModelRoutes(app: App, { registry, artifacts }: Services)
       config: { auth: 'model:read' },
       schema: {
         tags: ['models'],
-        summary: 'The ONNX file of a model version',
+        summary: 'The ONNX file of a model version, or with ?format=zip a bundle',
+        description:
+          'format=zip: a zip holding model.onnx, signature.json and model-card.json (name, version, task, ' +
+          'metrics, lineage, inputs and outputs, producer). See docs/models.md.',
         params: VersionParams,
-        produces: ['application/octet-stream'],
+        querystring: Type.Object(
+          { format: Type.Optional(Type.Union([Type.Literal('onnx'), Type.Literal('zip')])) },
+          { additionalProperties: false },
+        ),
+        produces: ['application/octet-stream', 'application/zip'],
         response: withProblems({}),
       },
     },
     async (request, reply) => {
       const { model, version } = request.params;
       const mv = await registry.getVersion(request.project!.id, model, version);
+      const base = `${mv.model.replace(/[^A-Za-z0-9._-]/g, '_')}-v${mv.version}`;
+      if (request.query.format === 'zip') {
+        // Models are small enough to bundle in memory; model.onnx is stored, not compressed.
+        const zip = buildBundle(mv, await artifacts.get(mv.artifactHash));
+        return reply
+          .type('application/zip')
+          .header('content-disposition', `attachment; filename="${base}.zip"`)
+          .send(Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength));
+      }
       return reply
         .type('application/octet-stream')
-        .header(
-          'content-disposition',
-          `attachment; filename="${mv.model.replace(/[^A-Za-z0-9._-]/g, '_')}-v${mv.version}.onnx"`,
-        )
+        .header('content-disposition', `attachment; filename="${base}.onnx"`)
         .send(artifacts.createReadStream(mv.artifactHash));
     },
   );

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { App, Services } from '../app.js';
 import { ProjectParams, ProjectSchema, withProblems } from '../schemas.js';
 
-export function registerProjectRoutes(app: App, { auth }: Services): void {
+export function registerProjectRoutes(app: App, { auth, quotas }: Services): void {
   app.post(
     '/v1/projects',
     {
@@ -49,5 +49,29 @@ export function registerProjectRoutes(app: App, { auth }: Services): void {
       },
     },
     async (request) => request.project!,
+  );
+  app.patch(
+    '/v1/admin/projects/:project/quotas',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['projects'],
+        summary: "Set a project's quotas (site admin); null returns to the server default",
+        params: ProjectParams,
+        body: Type.Object(
+          {
+            maxConcurrentJobs: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+            storageQuotaBytes: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+          },
+          { additionalProperties: false },
+        ),
+        response: withProblems({ 200: Type.Object({ usageBytes: Type.Integer() }) }),
+      },
+    },
+    async (request) => {
+      const project = await auth.authorizeProject(request.principal!, request.params.project, 'project:read');
+      await quotas.set(project.id, request.body);
+      return { usageBytes: await quotas.usage(project.id) };
+    },
   );
 }

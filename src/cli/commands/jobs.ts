@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { path } from '../client.js';
+import { CliError, path } from '../client.js';
 import { context, integer, list, number, positiveInt } from '../context.js';
 import { date, fields, mainMetrics, num, table, type Cell } from '../format.js';
 import type { Items, Job, TrainResult } from '../types.js';
@@ -19,7 +20,24 @@ interface TrainOptions {
   testFraction?: number;
   seed?: number;
   datasetVersion?: number;
+  timeBudget?: number;
+  searchFile?: string;
   wait: boolean;
+}
+
+/** The `search` object of a training request, read from a JSON file. */
+function readSearchFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CliError(`${file} is not JSON: ${(error as Error).message}`);
+  }
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -30,11 +48,14 @@ export function registerTrainCommand(program: Command): void {
     .requiredOption('-d, --dataset <dataset>', 'dataset name')
     .requiredOption('-t, --target <column>', 'the column to predict')
     .option('-m, --model <name>', 'model name (default: <dataset>-<target>)')
-    .addOption(
-      new Option(
-        '--algorithm <algorithm>',
-        'auto picks logistic regression for classes, linear for numbers',
-      ).choices(['auto', 'linear_regression', 'logistic_regression']),
+    .option(
+      '--algorithm <algorithm>',
+      'a name from GET /v1/algorithms, or auto: try several within --time-budget (default: logistic regression for classes, linear for numbers)',
+    )
+    .option('--time-budget <seconds>', 'with --algorithm auto: seconds to try algorithms; default 60', number)
+    .option(
+      '--search-file <file>',
+      'JSON file with a hyperparameter search: {"strategy", "space", "budget", "folds", "metric"}',
     )
     .option('--features <columns>', 'comma-separated feature columns (default: every usable column)', list)
     .option('--l2 <penalty>', 'L2 penalty (1/C); default 1', number)
@@ -60,6 +81,8 @@ export function registerTrainCommand(program: Command): void {
           params,
           testFraction: opts.testFraction,
           seed: opts.seed,
+          timeBudgetSeconds: opts.timeBudget,
+          search: opts.searchFile !== undefined ? readSearchFile(opts.searchFile) : undefined,
         },
       });
       if (!opts.wait) {

@@ -8,10 +8,10 @@ import type { Database, DialectCapabilities, MetadataStore } from '../metadata.j
 const capabilities: DialectCapabilities = {
   name: 'sqlite',
   supportsSkipLocked: false,
-  isUniqueViolation: (error) =>
-    typeof error === 'object' &&
-    error !== null &&
-    (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE',
+  isUniqueViolation: (error) => {
+    const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  },
 };
 
 /** Opens (creating if needed) a SQLite file in WAL mode. `path` may be `:memory:` for tests. */

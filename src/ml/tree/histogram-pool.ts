@@ -1,0 +1,245 @@
+/**
+ * Histogram buffers of a tree grower and the threads that fill them. With `threads` = 2, one
+ * helper worker (histogram-worker.ts) takes the second half of the features of every large
+ * histogram build and subtraction; the bins, row order, gradients, feature list and histograms
+ * live in SharedArrayBuffers, so nothing is copied per node, and memory stays one copy of each.
+ * Small builds stay on the calling thread, where waking the helper would cost more than it saves.
+ */
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { buildRowMajor, FEATURE_SPAN, subtractHistograms } from './histogram.js';
+
+/** Indices into the shared Int32 control block. */
+export const CTRL = {
+  seq: 0,
+  op: 1,
+  slot: 2,
+  other: 3,
+  begin: 4,
+  end: 5,
+  tFrom: 6,
+  tTo: 7,
+  unitHessian: 8,
+  identity: 9,
+  done: 10,
+} as const;
+const CTRL_WORDS = 16;
+
+export const OP = { exit: 0, build: 1, subtract: 2 } as const;
+
+/** Row × feature updates below which a build stays on one thread (about 50 µs of work). */
+const PARALLEL_WORK = 1 << 16;
+
+export interface HistogramWorkerData {
+  readonly control: SharedArrayBuffer;
+  readonly rowBins: SharedArrayBuffer;
+  readonly nBins: SharedArrayBuffer;
+  readonly order: SharedArrayBuffer;
+  readonly gh: SharedArrayBuffer;
+  readonly features: SharedArrayBuffer;
+  readonly F: number;
+  readonly port: MessagePort;
+}
+
+export interface SlotMessage {
+  readonly index: number;
+  readonly buffer: SharedArrayBuffer;
+}
+
+function float64s(n: number, shared: boolean): Float64Array {
+  return shared ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
+}
+
+export class HistogramPool {
+  /** Row indices of the tree being grown, partitioned by node. */
+  readonly order: Uint32Array;
+  /** Gradient and hessian of each row of the current tree, interleaved: gh[2i], gh[2i + 1]. */
+  readonly gh: Float64Array;
+  /** Features searched by the current tree (the first `featureCount` entries). */
+  readonly features: Int32Array;
+  private featureCount = 0;
+  private unitHessian = false;
+  private identity = false;
+  private readonly slots: Float64Array[] = [];
+  private readonly free: number[] = [];
+  private readonly shared: boolean;
+  private readonly nBins: Int32Array;
+  private worker: Worker | null = null;
+  private port: MessagePort | null = null;
+  private control: Int32Array | null = null;
+  private seq = 0;
+
+  constructor(
+    private readonly rowBins: Uint8Array,
+    private readonly F: number,
+    nBins: Int32Array,
+    rows: number,
+    threads: number,
+  ) {
+    this.shared = threads > 1 && rowBins.buffer instanceof SharedArrayBuffer;
+    const shared = this.shared;
+    this.order = shared ? new Uint32Array(new SharedArrayBuffer(4 * rows)) : new Uint32Array(rows);
+    this.gh = float64s(2 * rows, shared);
+    this.features = shared ? new Int32Array(new SharedArrayBuffer(4 * F)) : new Int32Array(F);
+    this.nBins = shared ? new Int32Array(new SharedArrayBuffer(4 * F)) : new Int32Array(F);
+    this.nBins.set(nBins);
+    if (!shared) return;
+    const control = new SharedArrayBuffer(4 * CTRL_WORDS);
+    this.control = new Int32Array(control);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const data: HistogramWorkerData = {
+      control,
+      rowBins: rowBins.buffer as SharedArrayBuffer,
+      nBins: this.nBins.buffer as SharedArrayBuffer,
+      order: this.order.buffer as SharedArrayBuffer,
+      gh: this.gh.buffer as SharedArrayBuffer,
+      features: this.features.buffer as SharedArrayBuffer,
+      F,
+      port: port2,
+    };
+    this.worker = new Worker(new URL('./histogram-worker.js', import.meta.url), {
+      workerData: data,
+      transferList: [port2],
+    });
+    // The helper must never keep the process alive, even if close() is forgotten.
+    this.worker.unref();
+    port1.unref();
+  }
+
+  get threaded(): boolean {
+    return this.worker !== null;
+  }
+
+  /** Sets the features, gradients and hessians (null: all 1) of the next tree. */
+  setTree(features: Int32Array, grad: Float64Array, hess: Float64Array | null): void {
+    this.features.set(features);
+    this.featureCount = features.length;
+    this.identity = features.length === this.F && features.every((f, t) => f === t);
+    this.unitHessian = hess === null;
+    const gh = this.gh;
+    const n = gh.length >> 1;
+    for (let i = 0; i < n; i++) gh[2 * i] = grad[i]!;
+    if (hess) for (let i = 0; i < n; i++) gh[2 * i + 1] = hess[i]!;
+  }
+
+  /** Marks every histogram free (between trees). */
+  reset(): void {
+    this.free.length = 0;
+    for (let k = this.slots.length - 1; k >= 0; k--) this.free.push(k);
+  }
+
+  acquire(): number {
+    const k = this.free.pop();
+    if (k !== undefined) return k;
+    const slot = float64s(this.F * FEATURE_SPAN, this.shared);
+    this.slots.push(slot);
+    const index = this.slots.length - 1;
+    if (this.port) {
+      const message: SlotMessage = { index, buffer: slot.buffer as SharedArrayBuffer };
+      this.port.postMessage(message);
+    }
+    return index;
+  }
+
+  release(k: number): void {
+    this.free.push(k);
+  }
+
+  histogram(k: number): Float64Array {
+    return this.slots[k]!;
+  }
+
+  /** Histograms of rows order[begin..end) for the tree's features, into slot k. */
+  build(k: number, begin: number, end: number): void {
+    const nf = this.featureCount;
+    const threaded = this.control !== null && (end - begin) * nf >= PARALLEL_WORK;
+    const mid = threaded ? nf >> 1 : nf;
+    if (threaded) this.start(OP.build, k, -1, begin, end, mid, nf);
+    buildRowMajor(
+      this.slots[k]!,
+      this.rowBins,
+      this.F,
+      this.nBins,
+      this.order,
+      begin,
+      end,
+      this.gh,
+      this.unitHessian,
+      this.features,
+      this.identity,
+      0,
+      mid,
+    );
+    if (threaded) this.finish();
+  }
+
+  /** slot parent −= slot child. */
+  subtract(parent: number, child: number): void {
+    const nf = this.featureCount;
+    const P = this.slots[parent]!;
+    const C = this.slots[child]!;
+    if (!this.control || nf < 8) {
+      subtractHistograms(P, C, this.nBins, this.features, 0, nf);
+      return;
+    }
+    const mid = nf >> 1;
+    this.start(OP.subtract, parent, child, 0, 0, mid, nf);
+    subtractHistograms(P, C, this.nBins, this.features, 0, mid);
+    this.finish();
+  }
+
+  private start(
+    op: number,
+    slot: number,
+    other: number,
+    begin: number,
+    end: number,
+    tFrom: number,
+    tTo: number,
+  ): void {
+    const c = this.control!;
+    c[CTRL.op] = op;
+    c[CTRL.slot] = slot;
+    c[CTRL.other] = other;
+    c[CTRL.begin] = begin;
+    c[CTRL.end] = end;
+    c[CTRL.tFrom] = tFrom;
+    c[CTRL.tTo] = tTo;
+    c[CTRL.unitHessian] = this.unitHessian ? 1 : 0;
+    c[CTRL.identity] = this.identity ? 1 : 0;
+    this.seq = this.seq === 0x7fffffff ? 1 : this.seq + 1;
+    Atomics.store(c, CTRL.seq, this.seq);
+    Atomics.notify(c, CTRL.seq);
+  }
+
+  private finish(): void {
+    const c = this.control!;
+    const started = Date.now();
+    // The helper usually finishes within microseconds of this thread: spin briefly before sleeping,
+    // since a futex wake-up costs tens of microseconds.
+    for (let spin = 0; spin < 4000; spin++) if (Atomics.load(c, CTRL.done) === this.seq) return;
+    for (;;) {
+      const done = Atomics.load(c, CTRL.done);
+      if (done === this.seq) return;
+      // One build takes milliseconds; a minute means the helper died.
+      if (Date.now() - started > 60_000) throw new Error('the histogram helper thread stopped answering');
+      Atomics.wait(c, CTRL.done, done, 1000);
+    }
+  }
+
+  /** Stops the helper thread. */
+  close(): void {
+    if (!this.control || !this.worker) return;
+    const c = this.control;
+    c[CTRL.op] = OP.exit;
+    this.seq++;
+    Atomics.store(c, CTRL.seq, this.seq);
+    Atomics.notify(c, CTRL.seq);
+    void this.worker.terminate();
+    this.worker = null;
+    this.port?.close();
+    this.port = null;
+    this.control = null;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * A helper thread of `HistogramPool`: builds or subtracts histograms for its share of the features
+ * when the owning thread asks, through a shared control block (Atomics.wait / notify), so that a
+ * node's histograms are built by two cores at once without copying any data.
+ */
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { buildRowMajor, subtractHistograms } from './histogram.js';
+import { CTRL, OP } from './histogram-pool.js';
+import type { HistogramWorkerData, SlotMessage } from './histogram-pool.js';
+
+const data = workerData as HistogramWorkerData;
+const ctrl = new Int32Array(data.control);
+const rowBins = new Uint8Array(data.rowBins);
+const nBins = new Int32Array(data.nBins);
+const order = new Uint32Array(data.order);
+const gh = new Float64Array(data.gh);
+const features = new Int32Array(data.features);
+const port: MessagePort = data.port;
+const slots: Float64Array[] = [];
+
+function slot(k: number): Float64Array {
+  while (slots.length <= k) {
+    const message = receiveMessageOnPort(port);
+    if (!message) throw new Error(`histogram slot ${k} was never sent`);
+    const m = message.message as SlotMessage;
+    slots[m.index] = new Float64Array(m.buffer);
+  }
+  return slots[k]!;
+}
+
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, CTRL.seq, seen);
+  const seq = Atomics.load(ctrl, CTRL.seq);
+  if (seq === seen) continue;
+  seen = seq;
+  const op = ctrl[CTRL.op]!;
+  if (op === OP.exit) break;
+  const tFrom = ctrl[CTRL.tFrom]!;
+  const tTo = ctrl[CTRL.tTo]!;
+  if (op === OP.build) {
+    buildRowMajor(
+      slot(ctrl[CTRL.slot]!),
+      rowBins,
+      data.F,
+      nBins,
+      order,
+      ctrl[CTRL.begin]!,
+      ctrl[CTRL.end]!,
+      gh,
+      ctrl[CTRL.unitHessian] === 1,
+      features,
+      ctrl[CTRL.identity] === 1,
+      tFrom,
+      tTo,
+    );
+  } else if (op === OP.subtract) {
+    subtractHistograms(slot(ctrl[CTRL.slot]!), slot(ctrl[CTRL.other]!), nBins, features, tFrom, tTo);
+  }
+  Atomics.store(ctrl, CTRL.done, seq);
+  Atomics.notify(ctrl, CTRL.done);
+}
