@@ -165,7 +165,10 @@ const migrations: Record<string, Migration> = {
   '0003_security': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('users').addColumn('password_hash', 'text').execute();
-      await db.schema.alterTable('users').addColumn('kind', 'text', (c) => c.notNull().defaultTo('user')).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('kind', 'text', (c) => c.notNull().defaultTo('user'))
+        .execute();
       await db.schema.alterTable('users').addColumn('disabled_at', 'text').execute();
       await db.schema.alterTable('api_keys').addColumn('rate_limit_rps', 'double precision').execute();
       await db.schema.alterTable('projects').addColumn('max_concurrent_jobs', 'integer').execute();
@@ -191,7 +194,9 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('grants')
         .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('from_project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+        .addColumn('from_project_id', 'text', (c) =>
+          c.notNull().references('projects.id').onDelete('cascade'),
+        )
         .addColumn('to_project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('object_id', 'text', (c) => c.notNull())

@@ -57,7 +57,11 @@ for (const dialect of DIALECTS) {
         created_at: nowIso(),
       };
       await store.db.insertInto('dataset_versions').values(version).execute();
-      assert.deepEqual(await store.db.selectFrom('projects').selectAll().executeTakeFirstOrThrow(), { ...project, max_concurrent_jobs: null, storage_quota_bytes: null });
+      assert.deepEqual(await store.db.selectFrom('projects').selectAll().executeTakeFirstOrThrow(), {
+        ...project,
+        max_concurrent_jobs: null,
+        storage_quota_bytes: null,
+      });
       const back = await store.db.selectFrom('dataset_versions').selectAll().executeTakeFirstOrThrow();
       assert.equal(back.size_bytes, 5 * 2 ** 30);
       assert.equal(typeof back.version, 'number');

@@ -17,6 +17,15 @@ export function registerKeyRoutes(app: App, { auth }: Services): void {
             project: Type.Optional(Type.String({ maxLength: 63 })),
             role: Type.String({ description: 'owner, maintainer, annotator, viewer or invoker' }),
             expiresAt: Type.Optional(Type.String({ description: 'ISO-8601 date and time' })),
+            user: Type.Optional(
+              Type.String({
+                maxLength: 63,
+                description: 'owner of the key: a user or service account (site admin only)',
+              }),
+            ),
+            rateLimitRps: Type.Optional(
+              Type.Number({ exclusiveMinimum: 0, description: 'predictions per second for this key' }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -24,10 +33,19 @@ export function registerKeyRoutes(app: App, { auth }: Services): void {
       },
     },
     async (request, reply) => {
-      const { name, project, role, expiresAt } = request.body;
+      const { name, project, role, expiresAt, user, rateLimitRps } = request.body;
       return reply
         .status(201)
-        .send(await auth.createKey(request.principal!, { name, projectName: project, role, expiresAt }));
+        .send(
+          await auth.createKey(request.principal!, {
+            name,
+            projectName: project,
+            role,
+            expiresAt,
+            userName: user,
+            rateLimitRps,
+          }),
+        );
     },
   );
   app.get(
