@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from './errors.js';
+import { registerAdminCommands } from './commands/admin.js';
 import { registerDatasetCommands } from './commands/datasets.js';
 import { registerDeployCommands } from './commands/deployments.js';
 import { registerJobCommands, registerTrainCommand } from './commands/jobs.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerDeployCommands(program);
   registerPredictCommand(program);
   registerKeyCommands(program);
+  registerAdminCommands(program);
   return program;
 }
 

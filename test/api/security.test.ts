@@ -290,3 +290,31 @@ describe('security', () => {
     assert.equal((await call(server, 'GET', '/v1/audit', { key: viewer })).status, 403);
   });
 });
+
+describe('mass audit verify', () => {
+  test('offline verification of a data folder: OK, then TAMPERED (exit 1) after an edit', async (t) => {
+    const { spawnSync } = await import('node:child_process');
+    const server = await startTestServer();
+    t.after(() => server.dispose());
+    const admin = server.adminKey!;
+    for (const name of ['a', 'b', 'c'])
+      await call(server, 'POST', '/v1/projects', { key: admin, json: { name } });
+    await new Promise((r) => setTimeout(r, 100));
+    await server.platform.services.audit.checkpoint();
+    const run = () =>
+      spawnSync(process.execPath, ['bin/mass.js', 'audit', 'verify', '--home', server.home], {
+        encoding: 'utf8',
+      });
+    const clean = run();
+    assert.equal(clean.status, 0, clean.stderr);
+    assert.match(clean.stdout, /^OK: 3 entries/);
+    await server.platform.services.store.db
+      .updateTable('audit_log')
+      .set({ target: '/v1/evil' })
+      .where('seq', '=', 2)
+      .execute();
+    const tampered = run();
+    assert.equal(tampered.status, 1);
+    assert.match(tampered.stdout, /TAMPERED[\s\S]*entry 2: .*edited/);
+  });
+});
