@@ -318,3 +318,68 @@ describe('mass audit verify', () => {
     assert.match(tampered.stdout, /TAMPERED[\s\S]*entry 2: .*edited/);
   });
 });
+
+describe('transport', () => {
+  test('HTTPS with a configured certificate, HSTS on; an expired key is refused', async (t) => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'mass-tls-'));
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    if (made.status !== 0) return t.skip('!!! openssl is not available: the HTTPS test is SKIPPED');
+    const server = await startTestServer({ tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') });
+    t.after(() => server.dispose());
+    assert.match(server.url, /^https:/);
+    const { request } = await import('node:https');
+    const answer = await new Promise<{ status: number; hsts: string | undefined }>((resolve, reject) => {
+      const req = request(`${server.url}/healthz`, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve({
+          status: res.statusCode ?? 0,
+          hsts: res.headers['strict-transport-security'] as string | undefined,
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(answer.status, 200);
+    assert.match(answer.hsts ?? '', /max-age=/);
+
+    // An expired key: made valid, then its expiry passes.
+    const plain = await startTestServer();
+    t.after(() => plain.dispose());
+    await call(plain, 'POST', '/v1/projects', { key: plain.adminKey, json: { name: 'p' } });
+    const made2 = await call(plain, 'POST', '/v1/keys', {
+      key: plain.adminKey,
+      json: {
+        name: 'soon',
+        project: 'p',
+        role: 'viewer',
+        expiresAt: new Date(Date.now() + 1500).toISOString(),
+      },
+    });
+    assert.equal((await call(plain, 'GET', '/v1/projects/p', { key: made2.body.key })).status, 200);
+    await new Promise((r) => setTimeout(r, 1700));
+    const expired = await call(plain, 'GET', '/v1/projects/p', { key: made2.body.key });
+    assert.equal(expired.status, 401);
+    assert.match(expired.body.detail, /expired/);
+  });
+});
