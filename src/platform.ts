@@ -121,7 +121,12 @@ export async function startPlatform(config: Config): Promise<Platform> {
   );
   await jobs.start({ [TRAIN_JOB]: training.handler, [BATCH_PREDICT_JOB]: batchScoring.handler });
   const grpc: GrpcServer | undefined =
-    config.grpcPort === null ? undefined : await startGrpcServer(services, config.host, config.grpcPort);
+    config.grpcPort === null
+      ? undefined
+      : await startGrpcServer(services, config.host, config.grpcPort, (error, requestId) =>
+          app.log.error({ err: error, requestId }, 'gRPC request failed'),
+        );
+  if (grpc) app.log.info({ port: grpc.port }, 'Open Inference Protocol over gRPC listening');
   return {
     services,
     app,

@@ -136,7 +136,7 @@ export function fitForest(X: Matrix, y: Int32Array | Float64Array, options: Fore
     rng,
   });
   const binned = applyBins(mapper, X, undefined, { shared });
-  const rowBins = maxFeatures >= F ? toRowMajor(binned.bins, n, F, shared) : null;
+  const rowBins = toRowMajor(binned.bins, n, F, shared);
   const yShared = shared ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
   yShared.set(y);
   const spec: ForestBuildSpec = {
@@ -162,7 +162,7 @@ export function fitForest(X: Matrix, y: Int32Array | Float64Array, options: Fore
     const data: ForestWorkerData = {
       control: control.buffer as SharedArrayBuffer,
       bins: binned.bins.buffer as SharedArrayBuffer,
-      rowBins: rowBins ? (rowBins.buffer as SharedArrayBuffer) : null,
+      rowBins: rowBins.buffer as SharedArrayBuffer,
       rows: n,
       cols: F,
       mapper,

@@ -4,19 +4,25 @@
  *
  * - Initialisation: greedy k-means++ (D. Arthur and S. Vassilvitskii, "k-means++: the advantages
  *   of careful seeding", SODA 2007, with the greedy choice among 2 + ⌊ln k⌋ candidates of their
- *   §6 and of scikit-learn's `_kmeans_plusplus`).
+ *   §6 and of scikit-learn's `_kmeans_plusplus`), pruned by the triangle inequality (E. Raff,
+ *   "Exact acceleration of k-means++ and k-means‖", IJCAI 2021).
  * - Lloyd's iterations (S. Lloyd, "Least squares quantization in PCM", IEEE Trans. Inf. Theory
- *   28(2), 1982) accelerated by Hamerly's bounds (G. Hamerly, "Making k-means even faster", SIAM
- *   SDM 2010): one upper bound on the distance to the assigned centroid and one lower bound on the
- *   distance to every other centroid skip most distance computations once centroids settle. The
+ *   28(2), 1982) accelerated by the triangle inequality: Elkan's bounds (C. Elkan, "Using the
+ *   triangle inequality to accelerate k-means", ICML 2003), or Hamerly's (G. Hamerly, "Making
+ *   k-means even faster", SIAM SDM 2010) when k bounds per row would take too much memory. The
  *   result is Lloyd's: the same assignments and centroids, iteration by iteration.
  * - Mini-batch k-means (D. Sculley, "Web-scale k-means clustering", WWW 2010) for large data:
  *   per-centroid learning rate 1/count, early stopping on the smoothed batch inertia as
  *   scikit-learn's `MiniBatchKMeans`.
  * - Silhouette (P. Rousseeuw, J. Comput. Appl. Math. 20, 1987), on a random sample for large n.
  *
- * Internally rows are copied once into a row-major buffer: every step here reads one point's F
- * features at a time, which would be F cache misses per point in the column-major `Matrix`.
+ * Rows are copied once into a row-major float32 buffer (`RowCopy`): every step reads one row's F
+ * features at a time, which would be F cache misses per row in the column-major `Matrix`, and
+ * float32 halves the memory traffic, which bounds the speed of the accelerated iterations. The
+ * rounding is accounted for, not ignored: with eᵢ = ‖xᵢ − fl32(xᵢ)‖ (computed in double), the
+ * triangle inequality gives |‖fl32(xᵢ) − c‖ − ‖xᵢ − c‖| ≤ eᵢ, so the bounds stay valid and, where
+ * two centroids are within 2eᵢ of each other, the choice is made with the exact double distance.
+ * Sums, centroids and the inertia are computed from the double values.
  */
 import type { Rng } from './rng.js';
 import type { Matrix } from './types.js';
@@ -46,9 +52,11 @@ export interface KMeansOptions {
    * assignment changes; scikit-learn's meaning of `tol`. Default 1e-4.
    */
   readonly tol?: number;
+  /** 'lloyd' (default) or 'minibatch'. */
+  readonly algorithm?: KMeansAlgorithm;
   /** Rows per mini-batch. Default 1024. */
   readonly batchSize?: number;
-  /** Called after each Lloyd iteration (or each mini-batch pass) of each run. */
+  /** Called after each Lloyd iteration (with the squared shift) or mini-batch step (smoothed batch inertia). */
   readonly onIteration?: (run: number, iteration: number, figure: number) => void;
 }
 
@@ -64,82 +72,124 @@ export interface KMeansFit {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shared helpers
+// Rows
 
-/** Copies a column-major matrix into row-major order; throws on NaN or ±∞. */
-export function toRowMajor(X: Matrix): Float64Array {
+/** The rows of X as float32, row-major, with each row's rounding error (see the file comment). */
+export interface RowCopy {
+  readonly X: Matrix;
+  readonly n: number;
+  readonly F: number;
+  /** n × F row-major, fl32(X). */
+  readonly R: Float32Array;
+  /** eᵢ = ‖xᵢ − fl32(xᵢ)‖, computed in double. */
+  readonly err: Float64Array;
+}
+
+/** Copies X into a RowCopy; throws on NaN or ±∞. */
+export function copyRows(X: Matrix): RowCopy {
   const n = X.rows;
   const F = X.cols;
   if (X.data.length !== n * F)
     throw new RangeError(`matrix data has ${X.data.length} values for ${n} × ${F}`);
-  const out = new Float64Array(n * F);
+  const R = new Float32Array(n * F);
+  const err2 = new Float64Array(n);
   const Xd = X.data;
   for (let j = 0; j < F; j++) {
     const col = j * n;
     for (let i = 0; i < n; i++) {
       const v = Xd[col + i]!;
       if (!Number.isFinite(v)) throw new RangeError(`X has ${v} at row ${i}, column ${j}: impute first`);
-      out[i * F + j] = v;
+      const r = Math.fround(v);
+      R[i * F + j] = r;
+      err2[i]! += (v - r) * (v - r);
     }
   }
-  return out;
+  // Rounded up a little: the sum and the square root above are themselves rounded.
+  const err = err2.map((e) => (e === 0 ? 0 : Math.sqrt(e) * (1 + 1e-10)));
+  return { X, n, F, R, err };
 }
 
 /**
- * ‖a[ia..ia+F) − b[ib..ib+F)‖². Four partial sums: one accumulator would wait on the latency of
- * each addition (the loop is a dependency chain), four overlap them; about 1.5× faster at F = 30.
+ * ‖fl32(xᵢ) − c‖² for the row at R[o..o+F) (float32) and the centroid at C[co..co+F), accumulated
+ * in double. Four partial sums: one accumulator would wait on the latency of each addition (the
+ * loop is a dependency chain); four overlap them, about 1.5× faster at F = 30.
  */
-function sqDist(a: Float64Array, ia: number, b: Float64Array, ib: number, F: number): number {
+function sqDist32(R: Float32Array, o: number, C: Float64Array, co: number, F: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
   let s3 = 0;
   let j = 0;
   for (; j + 4 <= F; j += 4) {
-    const d0 = a[ia + j]! - b[ib + j]!;
-    const d1 = a[ia + j + 1]! - b[ib + j + 1]!;
-    const d2 = a[ia + j + 2]! - b[ib + j + 2]!;
-    const d3 = a[ia + j + 3]! - b[ib + j + 3]!;
+    const d0 = R[o + j]! - C[co + j]!;
+    const d1 = R[o + j + 1]! - C[co + j + 1]!;
+    const d2 = R[o + j + 2]! - C[co + j + 2]!;
+    const d3 = R[o + j + 3]! - C[co + j + 3]!;
     s0 += d0 * d0;
     s1 += d1 * d1;
     s2 += d2 * d2;
     s3 += d3 * d3;
   }
   for (; j < F; j++) {
-    const d = a[ia + j]! - b[ib + j]!;
+    const d = R[o + j]! - C[co + j]!;
     s0 += d * d;
   }
   return s0 + s1 + (s2 + s3);
 }
 
-/** Index of the nearest centroid of row i (the lowest index on ties) and its squared distance. */
-function nearest(R: Float64Array, i: number, C: Float64Array, k: number, F: number): [number, number] {
-  let best = 0;
-  let bestD = Infinity;
-  const o = i * F;
-  for (let c = 0; c < k; c++) {
-    const d = sqDist(R, o, C, c * F, F);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
+/** ‖fl32(xᵢ) − fl32(x_t)‖² between two rows of R (four partial sums, as sqDist32). */
+function sqDistRows(R: Float32Array, o: number, p: number, F: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 4 <= F; j += 4) {
+    const d0 = R[o + j]! - R[p + j]!;
+    const d1 = R[o + j + 1]! - R[p + j + 1]!;
+    const d2 = R[o + j + 2]! - R[p + j + 2]!;
+    const d3 = R[o + j + 3]! - R[p + j + 3]!;
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+    s2 += d2 * d2;
+    s3 += d3 * d3;
   }
-  return [best, bestD];
+  for (; j < F; j++) {
+    const d = R[o + j]! - R[p + j]!;
+    s0 += d * d;
+  }
+  return s0 + s1 + (s2 + s3);
+}
+
+/** The exact ‖xᵢ − c‖² from the double values of X (a strided read: only for the rare close calls). */
+function exactSqDist(X: Matrix, i: number, C: Float64Array, co: number): number {
+  const n = X.rows;
+  let s = 0;
+  for (let j = 0; j < X.cols; j++) {
+    const d = X.data[j * n + i]! - C[co + j]!;
+    s += d * d;
+  }
+  return s;
+}
+
+/** Sets centroid c to row i of X (exact values). */
+function setToRow(C: Float64Array, c: number, X: Matrix, i: number): void {
+  const F = X.cols;
+  for (let j = 0; j < F; j++) C[c * F + j] = X.data[j * X.rows + i]!;
 }
 
 /** Mean over the features of their population variance: the scale of scikit-learn's `tol`. */
-function meanVariance(R: Float64Array, n: number, F: number): number {
-  const mean = new Float64Array(F);
-  for (let i = 0; i < n; i++) for (let j = 0; j < F; j++) mean[j]! += R[i * F + j]!;
-  for (let j = 0; j < F; j++) mean[j]! /= n;
+function meanVariance(X: Matrix): number {
+  const n = X.rows;
   let s = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < F; j++) {
-      const d = R[i * F + j]! - mean[j]!;
-      s += d * d;
-    }
+  for (let j = 0; j < X.cols; j++) {
+    const col = j * n;
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += X.data[col + i]!;
+    mean /= n;
+    for (let i = 0; i < n; i++) s += (X.data[col + i]! - mean) ** 2;
   }
-  return s / (n * F);
+  return s / (n * X.cols);
 }
 
 function checkK(k: number, n: number): void {
@@ -151,68 +201,76 @@ function checkK(k: number, n: number): void {
 // k-means++
 
 /**
- * Greedy k-means++ seeding on row-major data R (n × F): the first centroid is a uniform row; each
- * next one is the best, by the resulting potential Σᵢ min_c ‖xᵢ − c‖², of `trials` rows drawn with
- * probability proportional to D(x)², the squared distance to the nearest centroid chosen so far.
- * `trials` defaults to 2 + ⌊ln k⌋ (Arthur & Vassilvitskii 2007, §6; scikit-learn). Returns k × F
- * row-major centroids.
+ * Greedy k-means++ seeding over rows `subset` of the copy (all rows when omitted): the first
+ * centroid is a uniform row; each next one is the best, by the resulting potential
+ * Σᵢ min_c ‖xᵢ − c‖², of `trials` rows drawn with probability proportional to D(x)², the squared
+ * distance to the nearest centroid chosen so far; `trials` defaults to 2 + ⌊ln k⌋ (Arthur &
+ * Vassilvitskii 2007, §6; scikit-learn). Distances are those of the float32 rows (a seeding
+ * heuristic needs no more); the returned k × F centroids are the chosen rows' exact values.
  *
  * A candidate x' cannot come closer to row x than x's nearest centroid c when ‖x' − c‖ ≥ 2·D(x)
- * (triangle inequality), so that distance is not computed: the seeding is exact, and later
- * rounds, with small D(x), skip most rows (E. Raff, "Exact acceleration of k-means++ and
- * k-means‖", IJCAI 2021).
+ * (triangle inequality), so that distance is not computed (Raff 2021): later rounds, with small
+ * D(x), skip most rows.
  */
 export function kmeansPlusPlusRows(
-  R: Float64Array,
-  n: number,
-  F: number,
+  rows: RowCopy,
   k: number,
   rng: Rng,
-  trials = 2 + Math.floor(Math.log(k)),
+  options: { trials?: number; subset?: Uint32Array } = {},
 ): Float64Array {
+  const { R, F, X } = rows;
+  const subset = options.subset;
+  const n = subset ? subset.length : rows.n;
+  const trials = options.trials ?? 2 + Math.floor(Math.log(k));
   checkK(k, n);
-  const C = new Float64Array(k * F);
-  const first = rng.int(n);
-  C.set(R.subarray(first * F, first * F + F), 0);
+  const offsets = Int32Array.from({ length: n }, (_, t) => (subset ? subset[t]! : t) * F);
+  const at = (t: number): number => offsets[t]!; // offset of the t-th row in R
+  const chosen = new Int32Array(k); // offsets in R of the chosen rows
+  chosen[0] = at(rng.int(n));
   const closest = new Float64Array(n); // D(x)²
   const owner = new Int32Array(n); // the centroid at D(x)
-  for (let i = 0; i < n; i++) closest[i] = sqDist(R, i * F, C, 0, F);
+  for (let t = 0; t < n; t++) closest[t] = sqDistRows(R, offsets[t]!, chosen[0]!, F);
   const cumulative = new Float64Array(n);
-  const candidate = new Float64Array(n);
-  const bestClosest = new Float64Array(n);
-  const apart = new Float64Array(k); // ‖x' − c‖² for the chosen centroids c
+  // The trials of one round are scored in one pass over the rows, each row read once.
+  const candidate = Array.from({ length: trials }, () => new Float64Array(n));
+  const picks = new Int32Array(trials);
+  const pickAt = new Int32Array(trials);
+  const apart = new Float64Array(trials * k); // ‖x'_q − c‖² for trial q and the chosen centroids c
+  const pot = new Float64Array(trials);
   for (let c = 1; c < k; c++) {
     let acc = 0;
-    for (let i = 0; i < n; i++) cumulative[i] = acc += closest[i]!;
-    let bestPot = Infinity;
-    let bestRow = 0;
-    for (let t = 0; t < trials; t++) {
+    for (let t = 0; t < n; t++) cumulative[t] = acc += closest[t]!;
+    for (let q = 0; q < trials; q++) {
       // Inverse-CDF sampling: the first row whose cumulative D² reaches u·potential (numpy's searchsorted 'left').
-      const row = Math.min(lowerBound(cumulative, rng.next() * acc), n - 1);
-      const o = row * F;
-      for (let q = 0; q < c; q++) apart[q] = sqDist(R, o, C, q * F, F);
-      let pot = 0;
-      for (let i = 0; i < n; i++) {
-        const di = closest[i]!;
+      picks[q] = Math.min(lowerBound(cumulative, rng.next() * acc), n - 1);
+      pickAt[q] = at(picks[q]!);
+      for (let p = 0; p < c; p++) apart[q * k + p] = sqDistRows(R, at(picks[q]!), chosen[p]!, F);
+    }
+    pot.fill(0);
+    for (let t = 0; t < n; t++) {
+      const dt = closest[t]!;
+      const ot = offsets[t]!;
+      const own = owner[t]!;
+      for (let q = 0; q < trials; q++) {
         // ‖x' − c‖ ≥ 2·D(x) ⇔ ‖x' − c‖² ≥ 4·D(x)²: x' is no closer than c.
-        const d = apart[owner[i]!]! >= 4 * di ? di : Math.min(di, sqDist(R, i * F, R, o, F));
-        candidate[i] = d;
-        pot += d;
-      }
-      if (pot < bestPot) {
-        bestPot = pot;
-        bestRow = row;
-        bestClosest.set(candidate);
+        const d = apart[q * k + own]! >= 4 * dt ? dt : Math.min(dt, sqDistRows(R, ot, pickAt[q]!, F));
+        candidate[q]![t] = d;
+        pot[q]! += d;
       }
     }
-    C.set(R.subarray(bestRow * F, bestRow * F + F), c * F);
-    for (let i = 0; i < n; i++) {
-      if (bestClosest[i]! < closest[i]!) {
-        closest[i] = bestClosest[i]!;
-        owner[i] = c;
+    let best = 0;
+    for (let q = 1; q < trials; q++) if (pot[q]! < pot[best]!) best = q;
+    chosen[c] = at(picks[best]!);
+    const winner = candidate[best]!;
+    for (let t = 0; t < n; t++) {
+      if (winner[t]! < closest[t]!) {
+        closest[t] = winner[t]!;
+        owner[t] = c;
       }
     }
   }
+  const C = new Float64Array(k * F);
+  for (let c = 0; c < k; c++) setToRow(C, c, X, chosen[c]! / F);
   return C;
 }
 
@@ -230,11 +288,11 @@ function lowerBound(a: Float64Array, v: number): number {
 
 /** Greedy k-means++ on a column-major matrix; k × F row-major centroids. */
 export function kmeansPlusPlus(X: Matrix, k: number, rng: Rng, trials?: number): Float64Array {
-  return kmeansPlusPlusRows(toRowMajor(X), X.rows, X.cols, k, rng, trials);
+  return kmeansPlusPlusRows(copyRows(X), k, rng, trials === undefined ? {} : { trials });
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lloyd with Hamerly's bounds
+// Lloyd with Elkan's or Hamerly's bounds
 
 interface RunResult {
   readonly centroids: Float64Array;
@@ -249,25 +307,23 @@ const ELKAN_MAX_BOUNDS = 8 * 1024 * 1024;
 
 /**
  * Lloyd's algorithm from the given centroids (copied), as scikit-learn's `_kmeans_single_lloyd`:
- * each iteration assigns every row to its nearest centroid, then moves each centroid to the mean
- * of its rows; it stops when no assignment changes or when the total squared centroid shift is at
- * most `tolAbs`, and the returned labels are those of the final centroids.
+ * each iteration assigns every row to its nearest centroid (the lowest index on ties), then moves
+ * each centroid to the mean of its rows; it stops when no assignment changes or when the total
+ * squared centroid shift is at most `tolAbs`, and the returned labels are those of the final
+ * centroids.
  *
  * The assignments are found with the triangle inequality instead of all n·k distances, keeping
  * an upper bound u(i) ≥ ‖xᵢ − c_{a(i)}‖ and lower bounds on the distances to the other centroids:
- * - Elkan (C. Elkan, "Using the triangle inequality to accelerate k-means", ICML 2003): one lower
- *   bound l(i, c) per centroid; the distance to c is computed only if u(i) > l(i, c) and
- *   u(i) > ½‖c_{a(i)} − c‖ (Lemma 1). Used while n·k bounds fit in 64 MiB.
+ * - Elkan (2003): one lower bound l(i, c) per centroid; the distance to c is computed only if
+ *   u(i) > l(i, c) and u(i) > ½‖c_{a(i)} − c‖ (Lemma 1). Used while n·k bounds fit in 64 MiB.
  * - Hamerly (2010) beyond that: one bound l(i) ≤ min_{c≠a(i)} ‖xᵢ − c‖; row i is skipped if
  *   u(i) ≤ max(l(i), ½ min_{c≠a(i)} ‖c_{a(i)} − c‖).
  * After the centroids move by p(c), u(i) += p(a(i)) and each lower bound drops by the largest move
- * it covers. Both row i's skipping rules hold exactly, so the iterations are Lloyd's. Cluster sums
- * are updated incrementally as rows change cluster.
+ * it covers. Every skip is exact, so the iterations are Lloyd's. Cluster sums are updated
+ * incrementally as rows change cluster.
  */
 export function lloydRows(
-  R: Float64Array,
-  n: number,
-  F: number,
+  rows: RowCopy,
   initial: Float64Array,
   options: {
     maxIter: number;
@@ -277,16 +333,16 @@ export function lloydRows(
     bounds?: 'elkan' | 'hamerly';
   },
 ): RunResult {
+  const { X, n, F } = rows;
   const k = initial.length / F;
   const elkan = (options.bounds ?? (n * k <= ELKAN_MAX_BOUNDS ? 'elkan' : 'hamerly')) === 'elkan';
-  const L = elkan ? k : 1; // lower bounds per row
   const C = Float64Array.from(initial);
   const a = new Int32Array(n);
   // Elkan's bounds are stored relative to each centroid's total movement so far, drift(c):
   // u(i) = upper[i] + drift(a(i)) and l(i, c) = lower[i·k + c] − drift(c). Moving the centroids
   // then changes k numbers instead of n·(k + 1). Hamerly's are stored as they are.
   const upper = new Float64Array(n);
-  const lower = new Float64Array(n * L);
+  const lower = new Float64Array(elkan ? n * k : n);
   const drift = new Float64Array(k);
   // With Elkan's bounds, also Hamerly's min_{c≠a(i)} l(i, c), kept by its own rule: one test then
   // skips a row that all k tests would skip. On overlapping clusters s(a(i)) rarely does.
@@ -297,42 +353,59 @@ export function lloydRows(
   const halfBetween = new Float64Array(k * k); // ½‖c − c'‖
   const moved = new Float64Array(k); // p(c)
   const next = new Float64Array(k * F);
+  const dist = new Float64Array(k);
+  const state: BoundState = {
+    rows,
+    k,
+    C,
+    a,
+    upper,
+    lower,
+    drift,
+    nearestOther,
+    sums,
+    counts,
+    half,
+    halfBetween,
+    moved,
+    maxMoved: 0,
+    secondMoved: 0,
+    argMax: -1,
+    dist,
+  };
 
   // First assignment: every distance.
   for (let i = 0; i < n; i++) {
-    const o = i * F;
-    let d1 = Infinity;
-    let d2 = Infinity;
-    let best = 0;
-    for (let c = 0; c < k; c++) {
-      const d = Math.sqrt(sqDist(R, o, C, c * F, F));
-      if (elkan) lower[i * k + c] = d;
-      if (d < d1) {
-        d2 = d1;
-        d1 = d;
-        best = c;
-      } else if (d < d2) d2 = d;
-    }
+    const [best, second] = assignFully(state, i);
     a[i] = best;
-    upper[i] = d1;
-    if (elkan) nearestOther[i] = d2;
-    else lower[i] = d2;
     counts[best]!++;
-    for (let j = 0; j < F; j++) sums[best * F + j]! += R[o + j]!;
+    if (elkan) {
+      for (let c = 0; c < k; c++) lower[i * k + c] = Math.sqrt(dist[c]!) - rows.err[i]!;
+      nearestOther[i] = second;
+    } else {
+      lower[i] = second;
+    }
+  }
+  for (let j = 0; j < F; j++) {
+    const col = j * n;
+    for (let i = 0; i < n; i++) sums[a[i]! * F + j]! += X.data[col + i]!;
   }
 
   let iterations = 0;
   let converged = false;
   let changed = n; // assignments changed by the last E-step (the first one counts as all)
-  const dist = new Float64Array(k);
   for (;;) {
     // M-step: centroids to the means; an empty cluster takes the row farthest from its centroid,
-    // whose bounds then say nothing (u = ∞ would do; 0 and 0 are exact: it sits on its centroid).
-    const relocated = relocateEmpty(R, n, F, C, a, sums, counts);
+    // whose bounds then say nothing (u = ∞ would do; these are exact: it sits on its centroid).
+    const relocated = relocateEmpty(rows, C, a, sums, counts);
     for (const i of relocated) {
-      upper[i] = elkan ? -drift[a[i]!]! : 0;
-      for (let c = 0; c < L; c++) lower[i * L + c] = elkan ? drift[c]! : 0;
-      if (elkan) nearestOther[i] = 0;
+      upper[i] = (elkan ? -drift[a[i]!]! : 0) + rows.err[i]!;
+      if (elkan) {
+        for (let c = 0; c < k; c++) lower[i * k + c] = drift[c]!;
+        nearestOther[i] = 0;
+      } else {
+        lower[i] = 0;
+      }
     }
     let shift = 0;
     let maxMoved = 0;
@@ -371,42 +444,25 @@ export function lloydRows(
     separations(C, k, F, half, halfBetween);
 
     // E-step (in functions of their own: small enough for the optimising compiler to take whole).
-    const state: BoundState = {
-      R,
-      n,
-      F,
-      k,
-      C,
-      a,
-      upper,
-      lower,
-      drift,
-      nearestOther,
-      sums,
-      counts,
-      half,
-      halfBetween,
-      moved,
-      maxMoved,
-      secondMoved,
-      argMax,
-      dist,
-    };
+    state.maxMoved = maxMoved;
+    state.secondMoved = secondMoved;
+    state.argMax = argMax;
     changed = elkan ? elkanStep(state) : hamerlyStep(state);
     if (last) break;
   }
 
   // The labels now belong to the final centroids: the inertia needs one distance per row.
   let inertia = 0;
-  for (let i = 0; i < n; i++) inertia += sqDist(R, i * F, C, a[i]! * F, F);
+  for (let j = 0; j < F; j++) {
+    const col = j * n;
+    for (let i = 0; i < n; i++) inertia += (X.data[col + i]! - C[a[i]! * F + j]!) ** 2;
+  }
   return { centroids: C, labels: a, inertia, iterations, converged };
 }
 
 /** Everything one E-step reads and updates (see lloydRows). */
 interface BoundState {
-  readonly R: Float64Array;
-  readonly n: number;
-  readonly F: number;
+  readonly rows: RowCopy;
   readonly k: number;
   readonly C: Float64Array;
   readonly a: Int32Array;
@@ -419,16 +475,59 @@ interface BoundState {
   readonly half: Float64Array;
   readonly halfBetween: Float64Array;
   readonly moved: Float64Array;
-  readonly maxMoved: number;
-  readonly secondMoved: number;
-  readonly argMax: number;
+  maxMoved: number;
+  secondMoved: number;
+  argMax: number;
+  /** Scratch: the squared float32 distances of the last `assignFully`. */
   readonly dist: Float64Array;
+}
+
+/**
+ * Every distance of row i: returns [nearest centroid, lower bound on the distance to the second
+ * nearest] and sets upper[i] to an upper bound on the distance to the nearest. The float32
+ * distances decide unless another centroid is within 2eᵢ of the nearest; then the exact ones do.
+ */
+function assignFully(st: BoundState, i: number): [number, number] {
+  const { rows, k, C, dist, upper } = st;
+  const { R, F, err } = rows;
+  const o = i * F;
+  const e = err[i]!;
+  let best = 0;
+  let d1 = Infinity;
+  for (let c = 0; c < k; c++) {
+    const d = sqDist32(R, o, C, c * F, F);
+    dist[c] = d;
+    if (d < d1) {
+      d1 = d;
+      best = c;
+    }
+  }
+  let dBest = Math.sqrt(d1);
+  if (e > 0) {
+    let exactBest = NaN;
+    for (let c = 0; c < k; c++) {
+      if (c === best || Math.sqrt(dist[c]!) - e > dBest + e) continue;
+      // A close call: decide with the exact distances (lowest index on ties).
+      if (Number.isNaN(exactBest)) exactBest = exactSqDist(rows.X, i, C, best * F);
+      const x = exactSqDist(rows.X, i, C, c * F);
+      if (x < exactBest || (x === exactBest && c < best)) {
+        exactBest = x;
+        best = c;
+      }
+    }
+    dBest = Math.sqrt(dist[best]!);
+  }
+  let second = Infinity;
+  for (let c = 0; c < k; c++) if (c !== best) second = Math.min(second, Math.sqrt(dist[c]!) - e);
+  upper[i] = dBest + e;
+  return [best, second];
 }
 
 /** Elkan's E-step with the drift-relative bounds; returns the number of rows that changed cluster. */
 function elkanStep(st: BoundState): number {
-  const { R, n, F, k, C, a, upper, lower, drift, nearestOther, sums, counts, half, halfBetween } = st;
+  const { rows, k, C, a, upper, lower, drift, nearestOther, sums, counts, half, halfBetween } = st;
   const { maxMoved, secondMoved, argMax } = st;
+  const { R, n, F, err } = rows;
   let changed = 0;
   for (let i = 0; i < n; i++) {
     const ai = a[i]!;
@@ -439,15 +538,18 @@ function elkanStep(st: BoundState): number {
     // Tighten u first: a row that gets here nearly always needs it (Elkan's step 3a).
     const o = i * F;
     const lo = i * k;
-    u = Math.sqrt(sqDist(R, o, C, ai * F, F));
-    lower[lo + ai] = u + drift[ai]!;
+    const e = err[i]!;
+    let dBest = Math.sqrt(sqDist32(R, o, C, ai * F, F));
+    u = dBest + e;
+    lower[lo + ai] = dBest - e + drift[ai]!;
     if (u <= half[ai]! || u <= other) {
       upper[i] = u - drift[ai]!;
       continue;
     }
-    // One pass over the other centroids: the distance to c is needed only if both bounds
-    // allow c to be nearer (Lemma 1); `second` collects min_{c≠best} of what is known.
+    // One pass over the other centroids: the distance to c is needed only if both bounds allow
+    // c to be nearer (Lemma 1); `second` collects min_{c≠best} of the lower bounds known.
     let best = ai;
+    let exactBest = NaN;
     let second = Infinity;
     for (let c = 0; c < k; c++) {
       if (c === ai) continue;
@@ -456,21 +558,33 @@ function elkanStep(st: BoundState): number {
         if (v < second) second = v;
         continue;
       }
-      // ‖x − c‖ ≥ ‖c − c_best‖ − ‖x − c_best‖ = 2·½‖c − c_best‖ − u: a lower bound for free,
+      // ‖x − c‖ ≥ ‖c − c_best‖ − ‖x − c_best‖ ≥ 2·½‖c − c_best‖ − u: a lower bound for free,
       // kept so that the row is not revisited for c next time.
       const viaBest = 2 * halfBetween[best * k + c]! - u;
       if (viaBest >= u) {
         if (viaBest > v) lower[lo + c] = (v = viaBest) + drift[c]!;
-      } else {
-        v = Math.sqrt(sqDist(R, o, C, c * F, F));
-        lower[lo + c] = v + drift[c]!;
-        // Lloyd's tie rule: the lowest index wins.
-        if (v < u || (v === u && c < best)) {
-          if (u < second) second = u;
-          best = c;
-          u = v;
-          continue;
-        }
+        if (v < second) second = v;
+        continue;
+      }
+      const dc = Math.sqrt(sqDist32(R, o, C, c * F, F));
+      v = dc - e;
+      lower[lo + c] = v + drift[c]!;
+      let nearer = dc + e < dBest - e;
+      if (!nearer && dc - e <= dBest + e) {
+        // A close call (or a tie): decide with the exact distances, the lowest index winning ties.
+        if (Number.isNaN(exactBest)) exactBest = exactSqDist(rows.X, i, C, best * F);
+        const x = exactSqDist(rows.X, i, C, c * F);
+        nearer = x < exactBest || (x === exactBest && c < best);
+        if (nearer) exactBest = x;
+      } else if (nearer) {
+        exactBest = NaN;
+      }
+      if (nearer) {
+        if (dBest - e < second) second = dBest - e;
+        best = c;
+        dBest = dc;
+        u = dc + e;
+        continue;
       }
       if (v < second) second = v;
     }
@@ -478,7 +592,7 @@ function elkanStep(st: BoundState): number {
     nearestOther[i] = second;
     if (best !== ai) {
       changed++;
-      move(R, o, F, sums, counts, ai, best);
+      move(rows.X, i, sums, counts, ai, best);
       a[i] = best;
     }
   }
@@ -487,8 +601,9 @@ function elkanStep(st: BoundState): number {
 
 /** Hamerly's E-step; returns the number of rows that changed cluster. */
 function hamerlyStep(st: BoundState): number {
-  const { R, n, F, k, C, a, upper, lower, sums, counts, half, moved, dist } = st;
+  const { rows, C, a, upper, lower, sums, counts, half, moved } = st;
   const { maxMoved, secondMoved, argMax } = st;
+  const { R, n, F, err } = rows;
   let changed = 0;
   for (let i = 0; i < n; i++) {
     const ai = a[i]!;
@@ -498,47 +613,34 @@ function hamerlyStep(st: BoundState): number {
     lower[i] = l0;
     const m = Math.max(half[ai]!, l0);
     if (u0 <= m) continue;
-    const o = i * F;
-    const tightened = Math.sqrt(sqDist(R, o, C, ai * F, F));
+    const tightened = Math.sqrt(sqDist32(R, i * F, C, ai * F, F)) + err[i]!;
     upper[i] = tightened;
     if (tightened <= m) continue;
-    for (let c = 0; c < k; c++) dist[c] = Math.sqrt(sqDist(R, o, C, c * F, F));
-    let best = 0;
-    let d1 = Infinity;
-    let d2 = Infinity;
-    for (let c = 0; c < k; c++) {
-      const d = dist[c]!;
-      if (d < d1) {
-        d2 = d1;
-        d1 = d;
-        best = c;
-      } else if (d < d2) d2 = d;
-    }
-    upper[i] = d1;
-    lower[i] = d2;
+    const [best, second] = assignFully(st, i);
+    lower[i] = second;
     if (best !== ai) {
       changed++;
-      move(R, o, F, sums, counts, ai, best);
+      move(rows.X, i, sums, counts, ai, best);
       a[i] = best;
     }
   }
   return changed;
 }
 
-/** Moves the row at R[o..o+F) from cluster `from` to cluster `to` in the running sums. */
+/** Moves row i of X from cluster `from` to cluster `to` in the running sums (exact values). */
 function move(
-  R: Float64Array,
-  o: number,
-  F: number,
+  X: Matrix,
+  i: number,
   sums: Float64Array,
   counts: Float64Array,
   from: number,
   to: number,
 ): void {
+  const F = X.cols;
   counts[from]!--;
   counts[to]!++;
   for (let j = 0; j < F; j++) {
-    const x = R[o + j]!;
+    const x = X.data[j * X.rows + i]!;
     sums[from * F + j]! -= x;
     sums[to * F + j]! += x;
   }
@@ -550,7 +652,9 @@ function separations(C: Float64Array, k: number, F: number, half: Float64Array, 
   for (let c = 0; c < k; c++) {
     between[c * k + c] = 0;
     for (let d = c + 1; d < k; d++) {
-      const h = 0.5 * Math.sqrt(sqDist(C, c * F, C, d * F, F));
+      let s = 0;
+      for (let j = 0; j < F; j++) s += (C[c * F + j]! - C[d * F + j]!) ** 2;
+      const h = 0.5 * Math.sqrt(s);
       between[c * k + d] = h;
       between[d * k + c] = h;
       if (h < half[c]!) half[c] = h;
@@ -564,14 +668,13 @@ function separations(C: Float64Array, k: number, F: number, half: Float64Array, 
  * row (scikit-learn relocates empty clusters to far points too). Returns the rows moved.
  */
 function relocateEmpty(
-  R: Float64Array,
-  n: number,
-  F: number,
+  rows: RowCopy,
   C: Float64Array,
   a: Int32Array,
   sums: Float64Array,
   counts: Float64Array,
 ): number[] {
+  const { R, n, F, X } = rows;
   const k = counts.length;
   const relocated: number[] = [];
   for (let c = 0; c < k; c++) {
@@ -580,15 +683,15 @@ function relocateEmpty(
     let farD = -1;
     for (let i = 0; i < n; i++) {
       if (counts[a[i]!]! <= 1) continue;
-      const d = sqDist(R, i * F, C, a[i]! * F, F);
+      const d = sqDist32(R, i * F, C, a[i]! * F, F);
       if (d > farD) {
         farD = d;
         far = i;
       }
     }
     if (far < 0) break; // fewer distinct rows than clusters: nothing to move
-    move(R, far * F, F, sums, counts, a[far]!, c);
-    C.set(R.subarray(far * F, far * F + F), c * F);
+    move(X, far, sums, counts, a[far]!, c);
+    setToRow(C, c, X, far);
     a[far] = c;
     relocated.push(far);
   }
@@ -607,12 +710,11 @@ function relocateEmpty(
  * batch inertia has not improved for 10 steps (scikit-learn's `max_no_improvement`), or when the
  * squared centroid shift of a step is at most `tolAbs`. Clusters that receive less than 1% of the
  * largest cluster's rows are moved to random rows of the batch once per pass, as scikit-learn's
- * `reassignment_ratio=0.01`.
+ * `reassignment_ratio=0.01`. The steps use the float32 rows (the method is a stochastic
+ * approximation anyway); the final labels and inertia are exact.
  */
 export function miniBatchRows(
-  R: Float64Array,
-  n: number,
-  F: number,
+  rows: RowCopy,
   initial: Float64Array,
   rng: Rng,
   options: {
@@ -622,6 +724,7 @@ export function miniBatchRows(
     onIteration?: (iteration: number, ewa: number) => void;
   },
 ): RunResult {
+  const { R, n, F, X } = rows;
   const k = initial.length / F;
   const C = Float64Array.from(initial);
   const b = Math.min(options.batchSize, n);
@@ -629,7 +732,6 @@ export function miniBatchRows(
   const perPass = Math.max(1, Math.floor(n / b));
   const seen = new Float64Array(k);
   const batch = new Int32Array(b);
-  const assigned = new Int32Array(b);
   const batchSums = new Float64Array(k * F);
   const batchCounts = new Float64Array(k);
   const alpha = Math.min(1, (2 * b) / (n + 1));
@@ -645,11 +747,18 @@ export function miniBatchRows(
     for (let t = 0; t < b; t++) {
       const i = rng.int(n);
       batch[t] = i;
-      const [c, d] = nearest(R, i, C, k, F);
-      assigned[t] = c;
+      const o = i * F;
+      let c = 0;
+      let d = Infinity;
+      for (let q = 0; q < k; q++) {
+        const dq = sqDist32(R, o, C, q * F, F);
+        if (dq < d) {
+          d = dq;
+          c = q;
+        }
+      }
       batchInertia += d;
       batchCounts[c]!++;
-      const o = i * F;
       for (let j = 0; j < F; j++) batchSums[c * F + j]! += R[o + j]!;
     }
     let shift = 0;
@@ -670,11 +779,12 @@ export function miniBatchRows(
     if ((step + 1) % perPass === 0 && step + 1 < steps && k > 1) {
       let maxSeen = 0;
       for (let c = 0; c < k; c++) maxSeen = Math.max(maxSeen, seen[c]!);
+      let minKept = Infinity;
+      for (let c = 0; c < k; c++) if (seen[c]! >= 0.01 * maxSeen) minKept = Math.min(minKept, seen[c]!);
       for (let c = 0; c < k; c++) {
         if (seen[c]! >= 0.01 * maxSeen) continue;
-        const i = batch[rng.int(b)]!;
-        C.set(R.subarray(i * F, i * F + F), c * F);
-        seen[c] = Math.min(...seen.filter((s) => s >= 0.01 * maxSeen));
+        setToRow(C, c, X, batch[rng.int(b)]!);
+        seen[c] = minKept;
       }
     }
     const mean = batchInertia / b;
@@ -692,25 +802,21 @@ export function miniBatchRows(
       break;
     }
   }
-  const labels = new Int32Array(n);
-  let inertia = 0;
-  for (let i = 0; i < n; i++) {
-    const [c, d] = nearest(R, i, C, k, F);
-    labels[i] = c;
-    inertia += d;
-  }
-  return { centroids: C, labels, inertia, iterations, converged };
+  const model: KMeansModel = { kind: 'kmeans', k, features: F, centroids: C };
+  const labels = predictKMeans(model, X);
+  return { centroids: C, labels, inertia: kmeansInertia(model, X, labels), iterations, converged };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Entry points
 
 /**
- * k-means by Lloyd's algorithm (Hamerly-accelerated, exact) or mini-batch k-means, each run
- * seeded by greedy k-means++; the run with the lowest inertia of `nInit` is kept. Mini-batch runs
- * seed from a random sample of 3·batchSize rows (at least 3k), as scikit-learn's `init_size`.
+ * k-means by Lloyd's algorithm (triangle-inequality accelerated, exact) or mini-batch k-means,
+ * each run seeded by greedy k-means++; the run with the lowest inertia of `nInit` is kept.
+ * Mini-batch runs seed from a random sample of 3·batchSize rows (at least 3k), as scikit-learn's
+ * `init_size`.
  */
-export function fitKMeans(X: Matrix, options: KMeansOptions & { algorithm?: KMeansAlgorithm }): KMeansFit {
+export function fitKMeans(X: Matrix, options: KMeansOptions): KMeansFit {
   const n = X.rows;
   const F = X.cols;
   const k = options.k;
@@ -727,8 +833,8 @@ export function fitKMeans(X: Matrix, options: KMeansOptions & { algorithm?: KMea
   const batchSize = options.batchSize ?? 1024;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new RangeError(`batchSize must be an integer ≥ 1, got ${batchSize}`);
-  const R = toRowMajor(X);
-  const tolAbs = tol * meanVariance(R, n, F);
+  const rows = copyRows(X);
+  const tolAbs = tol * meanVariance(X);
   const rng = options.rng;
 
   let best: RunResult | undefined;
@@ -738,12 +844,12 @@ export function fitKMeans(X: Matrix, options: KMeansOptions & { algorithm?: KMea
       : undefined;
     let result: RunResult;
     if (algorithm === 'lloyd') {
-      const init = kmeansPlusPlusRows(R, n, F, k, rng);
-      result = lloydRows(R, n, F, init, { maxIter, tolAbs, ...(onIteration ? { onIteration } : {}) });
+      const init = kmeansPlusPlusRows(rows, k, rng);
+      result = lloydRows(rows, init, { maxIter, tolAbs, ...(onIteration ? { onIteration } : {}) });
     } else {
       const sample = Math.min(n, Math.max(3 * batchSize, 3 * k));
-      const init = kmeansPlusPlusRows(sampleRows(R, n, F, sample, rng), sample, F, k, rng);
-      result = miniBatchRows(R, n, F, init, rng, {
+      const init = kmeansPlusPlusRows(rows, k, rng, { subset: partialShuffle(n, sample, rng) });
+      result = miniBatchRows(rows, init, rng, {
         maxIter,
         batchSize,
         // scikit-learn's MiniBatchKMeans has tol=0 (off) by default; a shift test per step of a
@@ -762,14 +868,6 @@ export function fitKMeans(X: Matrix, options: KMeansOptions & { algorithm?: KMea
     iterations: r.iterations,
     converged: r.converged,
   };
-}
-
-/** `m` distinct rows drawn uniformly (partial Fisher–Yates), copied row-major. */
-function sampleRows(R: Float64Array, n: number, F: number, m: number, rng: Rng): Float64Array {
-  const order = partialShuffle(n, m, rng);
-  const out = new Float64Array(m * F);
-  for (let t = 0; t < m; t++) out.set(R.subarray(order[t]! * F, order[t]! * F + F), t * F);
-  return out;
 }
 
 /** The first m entries of a uniform random permutation of 0..n−1 (Durstenfeld's shuffle, stopped early). */
@@ -872,6 +970,11 @@ export function silhouetteScore(
   if (K < 2 || K > m - 1) return NaN;
   const R = new Float64Array(m * F);
   for (let t = 0; t < m; t++) for (let j = 0; j < F; j++) R[t * F + j] = X.data[j * n + rows[t]!]!;
+  const pairDist = (t: number, u: number): number => {
+    let s = 0;
+    for (let j = 0; j < F; j++) s += (R[t * F + j]! - R[u * F + j]!) ** 2;
+    return Math.sqrt(s);
+  };
   const size = new Float64Array(K);
   for (let t = 0; t < m; t++) size[lab[t]!]!++;
   // Row t's summed distance to each cluster; every pair is computed once and added to both rows.
@@ -879,7 +982,7 @@ export function silhouetteScore(
   for (let t = 0; t < m; t++) {
     const lt = lab[t]!;
     for (let u = t + 1; u < m; u++) {
-      const d = Math.sqrt(sqDist(R, t * F, R, u * F, F));
+      const d = pairDist(t, u);
       S[t * K + lab[u]!]! += d;
       S[u * K + lt]! += d;
     }

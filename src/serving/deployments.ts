@@ -141,17 +141,20 @@ export class DeploymentService {
 
   async loadAll(onError?: (error: unknown, deployment: string) => void): Promise<void> {
     const rows = await this.store.db.selectFrom('deployments').selectAll().execute();
+    const loads: Promise<unknown>[] = [];
     for (const row of rows) {
       try {
         const routing = await this.build(row, false);
         this.live.set(key(row.project_id, row.name), routing);
-        // Warm every served version; requests that come first wait for their model.
+        // Every served version loaded and warm before the server says it is ready; a model that
+        // cannot load leaves its deployment not ready (and says why), not the whole server.
         for (const t of routing.targets.values())
-          this.cache.acquire(t.version).catch((error: unknown) => onError?.(error, row.name));
+          loads.push(this.cache.acquire(t.version).catch((error: unknown) => onError?.(error, row.name)));
       } catch (error) {
         onError?.(error, row.name);
       }
     }
+    await Promise.all(loads);
     this.loaded = true;
     if (this.options.refreshMs > 0) {
       this.refreshTimer = setInterval(() => {

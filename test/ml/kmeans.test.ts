@@ -3,13 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  copyRows,
   fitKMeans,
   kmeansInertia,
   kmeansPlusPlus,
   lloydRows,
   predictKMeans,
   silhouetteScore,
-  toRowMajor,
 } from '../../src/ml/kmeans.js';
 import { createRng, type Rng } from '../../src/ml/rng.js';
 import type { Matrix } from '../../src/ml/types.js';
@@ -32,6 +32,14 @@ function gauss(rng: Rng): number {
 function blobs(centres: readonly (readonly number[])[], n: number, sd: number, seed: number): Matrix {
   const rng = createRng(seed);
   return matrix(centres.flatMap((c) => Array.from({ length: n }, () => c.map((v) => v + sd * gauss(rng)))));
+}
+
+/** Row-major double copy of X. */
+function toRowMajor(X: Matrix): Float64Array {
+  const R = new Float64Array(X.rows * X.cols);
+  for (let j = 0; j < X.cols; j++)
+    for (let i = 0; i < X.rows; i++) R[i * X.cols + j] = X.data[j * X.rows + i]!;
+  return R;
 }
 
 /** Textbook Lloyd: every distance, every iteration; the reference for the accelerated versions. */
@@ -150,13 +158,29 @@ describe('Lloyd iterations', () => {
     test(`${bounds} bounds give textbook Lloyd's centroids, labels and iteration count`, () => {
       for (const maxIter of [1, 2, 5, 300]) {
         const ref = naiveLloyd(R, X.rows, 6, init, maxIter, 0);
-        const got = lloydRows(R, X.rows, 6, init, { maxIter, tolAbs: 0, bounds });
+        const got = lloydRows(copyRows(X), init, { maxIter, tolAbs: 0, bounds });
         assert.equal(got.iterations, ref.iterations, `maxIter ${maxIter}`);
         assert.deepEqual(got.labels, ref.labels, `maxIter ${maxIter}`);
         for (let q = 0; q < ref.C.length; q++) assert.ok(Math.abs(got.centroids[q]! - ref.C[q]!) < 1e-9);
       }
     });
   }
+
+  test('exact ties and close calls between float32-rounded rows follow the textbook rule', () => {
+    // x₀ = 1 + 2⁻³⁰ rounds to 1 in float32, and sits exactly halfway between x₀ ± ½ (exact in
+    // double): Lloyd gives the tie to centroid 0; the rounded row alone would pick centroid 1.
+    const x0 = 1 + 2 ** -30;
+    const X1 = matrix([[x0], [3], [-1], [x0 + 2]]);
+    const init = Float64Array.from([x0 + 0.5, x0 - 0.5]);
+    for (const bounds of ['elkan', 'hamerly'] as const) {
+      for (const maxIter of [1, 300]) {
+        const ref = naiveLloyd(toRowMajor(X1), 4, 1, init, maxIter, 0);
+        const got = lloydRows(copyRows(X1), init, { maxIter, tolAbs: 0, bounds });
+        assert.deepEqual(got.centroids, ref.C, `${bounds}, maxIter ${maxIter}`);
+        assert.deepEqual(got.labels, ref.labels, `${bounds}, maxIter ${maxIter}`);
+      }
+    }
+  });
 
   test('the inertia is Σ‖x − c‖² of the returned labels, and predict gives those labels', () => {
     const fit = fitKMeans(X, { k: 5, rng: createRng(4) });
@@ -176,8 +200,7 @@ describe('Lloyd iterations', () => {
 
   test('an empty cluster takes the farthest row (duplicate initial centroids)', () => {
     const X1 = matrix([[0], [1], [2], [10], [11], [12], [30]]);
-    const R1 = toRowMajor(X1);
-    const r = lloydRows(R1, 7, 1, Float64Array.from([0, 0, 11]), { maxIter: 100, tolAbs: 0 });
+    const r = lloydRows(copyRows(X1), Float64Array.from([0, 0, 11]), { maxIter: 100, tolAbs: 0 });
     assert.equal(new Set(r.labels).size, 3);
     assert.ok(r.inertia < 20, `inertia ${r.inertia}`);
   });

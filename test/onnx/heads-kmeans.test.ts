@@ -16,6 +16,8 @@ import { createRng } from '../../src/ml/rng.js';
 import type { Preprocessor } from '../../src/ml/types.js';
 import { exportPipeline } from '../../src/onnx/export.js';
 import { kmeansHead } from '../../src/onnx/heads/kmeans.js';
+import type { Params, Trainer } from '../../src/training/trainer.js';
+import { kmeans } from '../../src/training/trainers/kmeans.js';
 import {
   feedsOf,
   featureCountOf,
@@ -24,6 +26,16 @@ import {
   randomPreprocessor,
   session,
 } from './fixtures.js';
+
+/** The trainer's default parameters, with overrides. */
+function paramsOf(trainer: Trainer, overrides: Params = {}): Params {
+  return {
+    ...Object.fromEntries(Object.entries(trainer.params).map(([k, p]) => [k, p.default])),
+    ...overrides,
+  };
+}
+
+const CTX = { seed: 3, onProgress: () => {} } as const;
 
 const CHECKER = fileURLToPath(new URL('../../../scripts/check-onnx.py', import.meta.url));
 
@@ -90,6 +102,32 @@ describe('kmeansHead: parity with predictKMeans through onnxruntime-node', () =>
     const model: KMeansModel = { kind: 'kmeans', k: 2, features: 2, centroids: new Float64Array(4) };
     assert.throws(() => exportKMeans(pre, model), /2 features, X has 3/);
     assert.equal(featureCountOf(pre), 3);
+  });
+
+  it('the kmeans trainer: its head computes what its predict does; inertia and silhouette in info', async () => {
+    const rand = mulberry32(8);
+    const pre = randomPreprocessor(rand, { numeric: 4, categorical: [3] });
+    const columns = randomColumns(rand, pre, 300);
+    const X = transform(pre, columns);
+    for (const algorithm of ['lloyd', 'minibatch']) {
+      const fitted = kmeans.fit(X, undefined, paramsOf(kmeans, { k: 4, algorithm, batchSize: 64 }), {
+        ...CTX,
+        task: 'clustering',
+        classes: 0,
+      });
+      assert.equal(fitted.info.algorithm, algorithm);
+      assert.ok((fitted.info.inertia as number) > 0);
+      assert.ok(Math.abs(fitted.info.silhouette as number) <= 1);
+      const s = await session(
+        exportPipeline({ preprocessor: pre, head: fitted.head, graphName: 'k', metadata: {} }),
+      );
+      const out = await s.run(feedsOf(columns));
+      assert.deepEqual(
+        Array.from(out['cluster']!.data as BigInt64Array, Number),
+        Array.from(fitted.predict(X)),
+      );
+      await s.release();
+    }
   });
 
   it('passes the reference checker (onnx.checker, full_check)', (t) => {

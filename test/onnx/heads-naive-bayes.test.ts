@@ -22,7 +22,19 @@ import { fitPreprocessor, transform } from '../../src/ml/preprocess.js';
 import type { Column, Matrix, Preprocessor } from '../../src/ml/types.js';
 import { exportPipeline, type ModelHead } from '../../src/onnx/export.js';
 import { gaussianNBHead, multinomialNBHead } from '../../src/onnx/heads/naive-bayes.js';
+import type { Params, Trainer } from '../../src/training/trainer.js';
+import { gaussianNB, multinomialNB } from '../../src/training/trainers/naive-bayes.js';
 import { feedsOf, mulberry32, randomColumns, randomPreprocessor, session, type Random } from './fixtures.js';
+
+/** The trainer's default parameters, with overrides. */
+function paramsOf(trainer: Trainer, overrides: Params = {}): Params {
+  return {
+    ...Object.fromEntries(Object.entries(trainer.params).map(([k, p]) => [k, p.default])),
+    ...overrides,
+  };
+}
+
+const CTX = { seed: 3, onProgress: () => {} } as const;
 
 const CHECKER = fileURLToPath(new URL('../../../scripts/check-onnx.py', import.meta.url));
 
@@ -122,6 +134,44 @@ describe('naive Bayes heads: parity through onnxruntime-node', () => {
       }
     });
   }
+
+  it('the gaussian_nb and multinomial_nb trainers: their heads compute what their predict does', async () => {
+    const rand = mulberry32(9);
+    const counts = countColumns(rand, 300, 4);
+    const all = Uint32Array.from({ length: 300 }, (_, i) => i);
+    for (const [trainer, pre] of [
+      [gaussianNB, fitPreprocessor(counts, all)],
+      [multinomialNB, fitPreprocessor(counts, all, { mode: 'raw' })],
+    ] as const) {
+      assert.equal(trainer.preprocessing, trainer === multinomialNB ? 'raw' : 'scaled');
+      const X = transform(pre, counts);
+      const fitted = trainer.fit(X, labelsFor(X, 3, rand), paramsOf(trainer), {
+        ...CTX,
+        task: 'classification',
+        classes: 3,
+      });
+      assert.equal(fitted.importance?.length, X.cols);
+      const s = await session(bytesOf(pre, fitted.head));
+      try {
+        assertProbabilities(await s.run(feedsOf(counts)), fitted.predict(X), 300, 3);
+      } finally {
+        await s.release();
+      }
+    }
+  });
+
+  it('bad call: multinomial_nb refuses negative features (standardized ones, say) before fitting', () => {
+    const X: Matrix = { data: Float64Array.from([0.5, -1.2, 3]), rows: 3, cols: 1 };
+    assert.throws(
+      () =>
+        multinomialNB.fit(X, Int32Array.from([0, 1, 1]), paramsOf(multinomialNB), {
+          ...CTX,
+          task: 'classification',
+          classes: 2,
+        }),
+      /multinomial_nb needs non-negative counts, but feature 0 has -1.2 \(row 1\)/,
+    );
+  });
 
   it('passes the reference checker (onnx.checker, full_check)', (t) => {
     if (spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' }).status !== 0) {

@@ -17,7 +17,20 @@ import { fitLinearSVM, predictSVMProba, type LinearSVMModel } from '../../src/ml
 import type { Matrix, Preprocessor } from '../../src/ml/types.js';
 import { exportPipeline } from '../../src/onnx/export.js';
 import { linearSVMHead } from '../../src/onnx/heads/svm.js';
+import type { Params, Trainer } from '../../src/training/trainer.js';
+import { elasticNet, sparseLogistic } from '../../src/training/trainers/sparse-linear.js';
+import { linearSVM } from '../../src/training/trainers/svm.js';
 import { feedsOf, mulberry32, randomColumns, randomPreprocessor, session } from './fixtures.js';
+
+/** The trainer's default parameters, with overrides. */
+function paramsOf(trainer: Trainer, overrides: Params = {}): Params {
+  return {
+    ...Object.fromEntries(Object.entries(trainer.params).map(([k, p]) => [k, p.default])),
+    ...overrides,
+  };
+}
+
+const CTX = { seed: 3, onProgress: () => {} } as const;
 
 const CHECKER = fileURLToPath(new URL('../../../scripts/check-onnx.py', import.meta.url));
 
@@ -89,6 +102,44 @@ describe('linearSVMHead: parity with predictSVMProba through onnxruntime-node', 
     const P = Array.from(out['probabilities']!.data as Float32Array);
     P.forEach((p) => assert.ok(Math.abs(p - 1 / 3) < 1e-7));
     await s.release();
+  });
+
+  it('the linear_svm, sparse_logistic and elastic_net trainers: their heads compute what their predict does', async () => {
+    const rand = mulberry32(10);
+    const pre = randomPreprocessor(rand, { numeric: 4, categorical: [3] });
+    const columns = randomColumns(rand, pre, 300);
+    const X = transform(pre, columns);
+    for (const [trainer, C] of [
+      [linearSVM, 2],
+      [linearSVM, 4],
+      [sparseLogistic, 2],
+      [sparseLogistic, 3],
+      [elasticNet, 0],
+    ] as const) {
+      const y =
+        C === 0
+          ? Float64Array.from({ length: 300 }, (_, i) => 3 * X.data[i]! - X.data[300 + i]!)
+          : labelsFor(X, C);
+      const fitted = trainer.fit(X, y, paramsOf(trainer, trainer === elasticNet ? { alpha: 0.1 } : {}), {
+        ...CTX,
+        task: C === 0 ? 'regression' : 'classification',
+        classes: C,
+      });
+      const want = fitted.predict(X);
+      const s = await session(
+        exportPipeline({ preprocessor: pre, head: fitted.head, graphName: 'm', metadata: {} }),
+      );
+      const out = await s.run(feedsOf(columns));
+      const got = (C === 0 ? out['value']! : out['probabilities']!).data as Float32Array;
+      let maxDiff = 0;
+      for (let q = 0; q < want.length; q++)
+        maxDiff = Math.max(
+          maxDiff,
+          Math.abs(got[q]! - want[q]!) / (C === 0 ? Math.max(1, Math.abs(want[q]!)) : 1),
+        );
+      assert.ok(maxDiff <= 1e-5, `${trainer.name}, ${C} classes: differs by up to ${maxDiff}`);
+      await s.release();
+    }
   });
 
   it('passes the reference checker (onnx.checker, full_check)', (t) => {

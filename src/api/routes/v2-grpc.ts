@@ -133,7 +133,12 @@ export interface GrpcServer {
 }
 
 /** Starts the gRPC front door on `host:port` (0: any free port). */
-export async function startGrpcServer(services: Services, host: string, port: number): Promise<GrpcServer> {
+export async function startGrpcServer(
+  services: Services,
+  host: string,
+  port: number,
+  onError: (error: unknown, requestId: string) => void = () => undefined,
+): Promise<GrpcServer> {
   const definition = protoLoader.loadSync(protoPath(), {
     keepCase: true,
     longs: String,
@@ -175,9 +180,11 @@ export async function startGrpcServer(services: Services, host: string, port: nu
           const trailer = new grpc.Metadata();
           trailer.set('x-request-id', requestId);
           if (e) trailer.set('x-mass-error-code', e.code);
+          if (!e || e.status >= 500) onError(error, requestId);
           callback({
             code: e ? (STATUS_OF_HTTP[e.status] ?? grpc.status.INTERNAL) : grpc.status.INTERNAL,
-            details: `${e && e.status < 500 ? e.message : e?.status === 503 ? e.message : 'internal error'} (request ${requestId})`,
+            // A 5xx says what failed (the problem's title), never the cause; the log has it under the id.
+            details: `${e ? (e.status < 500 || e.status === 503 ? e.message : e.title) : 'internal error'} (request ${requestId})`,
             metadata: trailer,
           });
         },

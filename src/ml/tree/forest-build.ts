@@ -35,7 +35,7 @@ export interface ForestBuildSpec {
 
 export interface ForestData {
   readonly binned: BinnedMatrix;
-  /** Row-major copy of the bins, used when every feature is searched at every split. */
+  /** Row-major copy of the bins: histograms when every feature is searched, small nodes always. */
   readonly rowBins: Uint8Array | null;
   readonly mapper: BinMapper;
   /** Class index or value of each row. */
@@ -82,7 +82,6 @@ export class ForestBuilder {
     this.grad = new Float64Array(n * this.K);
     this.sample = new Uint32Array(n);
     this.features = Int32Array.from({ length: F }, (_, j) => j);
-    const allFeatures = spec.maxFeatures >= F;
     this.grower = new TreeGrower(
       data.binned,
       data.mapper,
@@ -99,7 +98,7 @@ export class ForestBuilder {
         categorySmoothing: 0,
       },
       this.outputs,
-      allFeatures && data.rowBins && this.K === 1 ? { bins: data.rowBins, threads: 1 } : undefined,
+      data.rowBins ? { bins: data.rowBins, threads: 1 } : undefined,
     );
     const K = this.K;
     const C = this.outputs;

@@ -33,6 +33,8 @@ import type { Tree } from './tree.js';
 
 /** Nodes with fewer rows than this accumulate only the bins they touch. */
 const SMALL_NODE = 64;
+/** Nodes with at most this many rows sort their rows by bin instead (deep trees' last levels). */
+const TINY_NODE = 24;
 /** At most this many categories go left in a categorical split (scikit-learn's MAX_CAT_THRESHOLD). */
 const MAX_CATEGORIES_LEFT = 32;
 
@@ -134,6 +136,14 @@ export class TreeGrower {
   private readonly featureHist: number;
   private readonly builder: TreeBuilder;
   private readonly order: Uint32Array;
+  /** Row-major bins when given: a small node's rows then sit on one cache line each, all features included. */
+  private readonly rowBins: Uint8Array | null;
+  private readonly anyCategorical: boolean;
+  /**
+   * Where a histogram bin keeps its hessian sum: K, or K + 1 (the row count) when every hessian
+   * is 1 and the pool skipped writing the equal sum (squared error).
+   */
+  private hSlot = 1;
   /** Row-major, possibly two-threaded histograms (K = 1 with row-major bins); null: column-major on this thread. */
   private readonly pool: HistogramPool | null;
   private readonly tmp: Uint32Array;
@@ -147,6 +157,9 @@ export class TreeGrower {
   /** Histogram of one feature, for sampled features and small nodes. */
   private readonly scratch: Float64Array;
   private readonly touched = new Int32Array(BIN_SLOTS);
+  private readonly tinyBin = new Int32Array(TINY_NODE);
+  private readonly tinyG = new Float64Array(TINY_NODE);
+  private readonly tinyH = new Float64Array(TINY_NODE);
   private readonly catOrder = new Int32Array(BIN_SLOTS);
   private readonly catKey = new Float64Array(BIN_SLOTS);
   private readonly allBins = Int32Array.from({ length: BIN_SLOTS }, (_, b) => b);
@@ -198,8 +211,10 @@ export class TreeGrower {
     this.N = binned.rows;
     this.featureHist = BIN_SLOTS * this.S;
     this.builder = new TreeBuilder(outputs);
+    this.rowBins = rowMajor ? rowMajor.bins : null;
+    this.anyCategorical = mapper.categorical.some((c) => c === 1);
     this.pool =
-      rowMajor && K === 1
+      rowMajor && K === 1 && options.maxFeatures >= binned.cols
         ? new HistogramPool(rowMajor.bins, this.F, mapper.nBins, this.N, rowMajor.threads)
         : null;
     this.order = this.pool ? this.pool.order : new Uint32Array(this.N);
@@ -238,6 +253,7 @@ export class TreeGrower {
       pool.setTree(features, grad, hess);
       pool.reset();
     }
+    this.hSlot = pool && hess === null ? this.K + 1 : this.K;
     this.grad = grad;
     this.hess = hess;
     this.features = features;
@@ -518,11 +534,15 @@ export class TreeGrower {
     const slot = this.nodeSlot[id]!;
     // With a pool the gradients are not carried in node order: gather them for a search from rows.
     if (this.pool && slot < 0) this.gatherGradients(begin, end);
-    if (opt.maxFeatures >= features.length) {
+    if (n === 2 && K === 1 && this.rowBins && !this.anyCategorical && opt.maxFeatures >= features.length) {
+      // (a histogram of the node, if any, came without gathering the gradients: gather them)
+      if (this.pool && slot >= 0) this.gatherGradients(begin, end);
+      this.splitTwo(begin, H);
+    } else if (opt.maxFeatures >= features.length) {
       for (let t = 0; t < features.length; t++) {
         const f = features[t]!;
         if (slot >= 0) this.scanFeature(this.hist(slot), f * this.featureHist, f, null, 0, H, n);
-        else this.scanFromRows(f, begin, end, H, n);
+        else this.scanRows(f, begin, end, H, n);
       }
     } else {
       // Draw features without replacement until maxFeatures non-constant ones were searched (Breiman 2001;
@@ -537,7 +557,7 @@ export class TreeGrower {
         const f = perm[pick]!;
         perm[pick] = perm[t]!;
         perm[t] = f;
-        const constant = this.scanFromRows(f, begin, end, H, n);
+        const constant = this.scanRows(f, begin, end, H, n);
         if (!constant) searched++;
       }
     }
@@ -573,19 +593,157 @@ export class TreeGrower {
   };
 
   /**
+   * A node of two rows, as deep trees have by the thousand: every feature whose bins differ
+   * makes the same partition (the smaller bin left; a missing value is the larger bin), hence the
+   * same gain, and the first such feature wins as in the general search.
+   */
+  private splitTwo(begin: number, H: number): void {
+    const { order, rowBins, F, features, og, oh, best } = this;
+    const { l2, minHessianLeaf } = this.options;
+    const i0 = order[begin]! * F;
+    const i1 = order[begin + 1]! * F;
+    for (let t = 0; t < features.length; t++) {
+      const f = features[t]!;
+      const b0 = rowBins![i0 + f]!;
+      const b1 = rowBins![i1 + f]!;
+      if (b0 === b1) continue;
+      const lo = b0 < b1 ? 0 : 1;
+      const gl = og[begin + lo]!;
+      const hl = oh[begin + lo]!;
+      const gr = og[begin + 1 - lo]!;
+      const hr = H - hl;
+      if (hl < minHessianLeaf || hr < minHessianLeaf) return;
+      const score = (gl * gl) / (hl + l2) + (gr * gr) / (hr + l2);
+      if (score <= best.gain) return;
+      const high = Math.max(b0, b1);
+      // As scanNumeric: without missing rows the split is at the lower bin, unseen missing values go left
+      // (equal sides); with the larger "bin" missing, all values go left and missing values right.
+      this.takeTiny(score, f, high === MISSING_BIN ? 254 : Math.min(b0, b1), high !== MISSING_BIN, gl, hl, 1);
+      return;
+    }
+  }
+
+  /** Split search of feature f from the node's rows (no histogram of the node). Returns true if f is constant here. */
+  private scanRows(f: number, begin: number, end: number, H: number, n: number): boolean {
+    if (this.K === 1 && n <= TINY_NODE && !this.mapper.categorical[f])
+      return this.scanTiny(f, begin, end, H, n);
+    return this.scanFromRows(f, begin, end, H, n);
+  }
+
+  /**
+   * Split search of a numeric feature in a node of a few rows: the rows sorted by bin (insertion
+   * sort), then one pass evaluating each boundary between bins, with missing values (the last
+   * bin) sent either way as in `scanNumeric`. At the last levels of a deep tree this replaces
+   * thousands of histogram slots per node by a handful of rows.
+   */
+  private scanTiny(f: number, begin: number, end: number, H: number, n: number): boolean {
+    const { order, og, oh, tinyBin: tb, tinyG: tg, tinyH: th, best, rowBins, F } = this;
+    const bins = rowBins ?? this.binned.bins;
+    // Row-major: byte f of each row (its line is shared by all features); column-major: column f.
+    const stride = rowBins ? F : 1;
+    const base = rowBins ? f : f * this.N;
+    const m = end - begin;
+    for (let k = 0; k < m; k++) {
+      const b = bins[base + order[begin + k]! * stride]!;
+      const g = og[begin + k]!;
+      const h = oh[begin + k]!;
+      let p = k - 1;
+      while (p >= 0 && tb[p]! > b) {
+        tb[p + 1] = tb[p]!;
+        tg[p + 1] = tg[p]!;
+        th[p + 1] = th[p]!;
+        p--;
+      }
+      tb[p + 1] = b;
+      tg[p + 1] = g;
+      th[p + 1] = h;
+    }
+    if (tb[0] === tb[m - 1]) return true;
+    let values = m;
+    let Gm = 0;
+    let Hm = 0;
+    while (values > 0 && tb[values - 1] === MISSING_BIN) {
+      values--;
+      Gm += tg[values]!;
+      Hm += th[values]!;
+    }
+    const nm = m - values;
+    const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
+    const G = this.totalG[0]!;
+    let gl = 0;
+    let hl = 0;
+    let nl = 0;
+    for (let k = 0; k < values; k++) {
+      gl += tg[k]!;
+      hl += th[k]!;
+      nl++;
+      if (k + 1 < values && tb[k + 1] === tb[k]) continue;
+      const valuesRight = k + 1 < values;
+      if (!valuesRight && nm === 0) break;
+      if (
+        nl >= minSamplesLeaf &&
+        n - nl >= minSamplesLeaf &&
+        hl >= minHessianLeaf &&
+        H - hl >= minHessianLeaf
+      ) {
+        const gr = G - gl;
+        const score = (gl * gl) / (hl + l2) + (gr * gr) / (H - hl + l2);
+        if (score > best.gain)
+          this.takeTiny(score, f, valuesRight ? tb[k]! : 254, nm === 0 && nl >= n - nl, gl, hl, nl);
+      }
+      if (nm === 0 || !valuesRight) continue;
+      const nl2 = nl + nm;
+      const hl2 = hl + Hm;
+      if (
+        nl2 >= minSamplesLeaf &&
+        n - nl2 >= minSamplesLeaf &&
+        hl2 >= minHessianLeaf &&
+        H - hl2 >= minHessianLeaf
+      ) {
+        const gl2 = gl + Gm;
+        const gr = G - gl2;
+        const score = (gl2 * gl2) / (hl2 + l2) + (gr * gr) / (H - hl2 + l2);
+        if (score > best.gain) this.takeTiny(score, f, tb[k]!, true, gl2, hl2, nl2);
+      }
+    }
+    return false;
+  }
+
+  private takeTiny(
+    score: number,
+    f: number,
+    bin: number,
+    missingLeft: boolean,
+    GL: number,
+    HL: number,
+    nL: number,
+  ): void {
+    const best = this.best;
+    best.gain = score;
+    best.feature = f;
+    best.bin = bin;
+    best.missingLeft = missingLeft;
+    best.categorical = false;
+    best.HL = HL;
+    best.nL = nL;
+    this.bestG[0] = GL;
+  }
+
+  /**
    * Split search of feature f from the node's rows: accumulates only the bins the rows touch
    * (their slots in `scratch` are cleared afterwards) and visits them in ascending order, found
    * from a 256-bit mask rather than by sorting. Cheaper than a full histogram scan whenever a node
    * touches fewer bins than the feature has, which is what deep trees' nodes do.
    */
   private scanFromRows(f: number, begin: number, end: number, H: number, n: number): boolean {
-    const { bins } = this.binned;
-    const base = f * this.N;
-    const { order, og, oh, K, S, scratch, touched, setBits } = this;
+    const { order, og, oh, K, S, scratch, touched, setBits, rowBins, F } = this;
+    const bins = rowBins ?? this.binned.bins;
+    const stride = rowBins ? F : 1;
+    const base = rowBins ? f : f * this.N;
     let t = 0;
     if (K === 1) {
       for (let k = begin; k < end; k++) {
-        const o = bins[base + order[k]!]! * 3;
+        const o = bins[base + order[k]! * stride]! * 3;
         if (scratch[o + 2] === 0) touched[t++] = o / 3;
         scratch[o]! += og[k]!;
         scratch[o + 1]! += oh[k]!;
@@ -593,7 +751,7 @@ export class TreeGrower {
       }
     } else {
       for (let k = begin; k < end; k++) {
-        const b = bins[base + order[k]!]!;
+        const b = bins[base + order[k]! * stride]!;
         const o = b * S;
         if (scratch[o + K + 1] === 0) touched[t++] = b;
         for (let c = 0; c < K; c++) scratch[o + c]! += og[k * K + c]!;
@@ -665,7 +823,7 @@ export class TreeGrower {
     const { K, S, totalG, scanG, best } = this;
     const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
     const mo = offset + MISSING_BIN * S;
-    const Hm = hist[mo + K]!;
+    const Hm = hist[mo + this.hSlot]!;
     const nm = hist[mo + K + 1]!;
     scanG.fill(0);
     let HL = 0;
@@ -679,7 +837,7 @@ export class TreeGrower {
       const cnt = hist[o + K + 1]!;
       if (cnt === 0) continue;
       for (let c = 0; c < K; c++) scanG[c]! += hist[o + c]!;
-      HL += hist[o + K]!;
+      HL += hist[o + this.hSlot]!;
       nL += cnt;
       const valuesRight = t < last;
       if (!valuesRight && nm === 0) break;
@@ -771,7 +929,7 @@ export class TreeGrower {
       const o = offset + b * S;
       if (hist[o + 2]! >= support) {
         catOrder[used++] = b;
-        catKey[b] = hist[o]! / (hist[o + 1]! + categorySmoothing);
+        catKey[b] = hist[o]! / (hist[o + this.hSlot]! + categorySmoothing);
       }
     }
     if (used < 2) return;
@@ -798,7 +956,7 @@ export class TreeGrower {
         const b = catOrder[direction === 0 ? t : used - 1 - t]!;
         const o = offset + b * S;
         gl += hist[o]!;
-        hl += hist[o + 1]!;
+        hl += hist[o + this.hSlot]!;
         nl += hist[o + 2]!;
         if (nl < minSamplesLeaf || n - nl < minSamplesLeaf || hl < minHessianLeaf || H - hl < minHessianLeaf)
           continue;

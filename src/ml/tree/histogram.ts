@@ -96,8 +96,8 @@ export function toRowMajor(bins: Uint8Array, rows: number, cols: number, shared 
 /**
  * The identity-feature loop: features tFrom..tTo−1 of each row are adjacent bytes, read through
  * one moving index, two features per step so that their independent updates overlap.
- * `hessianOffset` 1 reads the hessian at gh[2i + 1]; 0 adds 1 instead (unit hessians). Two
- * call sites with constant arguments let the compiler drop the test from the loop.
+ * `hessianOffset` 1 reads the hessian at gh[2i + 1]; 0 means unit hessians, whose sum is the
+ * count: the hessian slot is then left alone.
  */
 function buildIdentity(
   hist: Float64Array,
@@ -112,10 +112,35 @@ function buildIdentity(
   tTo: number,
 ): void {
   const span = FEATURE_SPAN;
+  if (hessianOffset === 0) {
+    // Unit hessians: the hessian sum equals the count, so only Σg and the count are written
+    // (the grower reads the count as the hessian).
+    for (let k = begin; k < end; k++) {
+      const i = order[k]!;
+      const g = gh[2 * i]!;
+      let p = i * F + tFrom;
+      const pEnd = i * F + tTo;
+      let offset = tFrom * span;
+      for (; p + 1 < pEnd; p += 2, offset += 2 * span) {
+        const o = offset + rowBins[p]! * STRIDE;
+        const q = offset + span + rowBins[p + 1]! * STRIDE;
+        hist[o]! += g;
+        hist[o + 2]! += 1;
+        hist[q]! += g;
+        hist[q + 2]! += 1;
+      }
+      if (p < pEnd) {
+        const o = offset + rowBins[p]! * STRIDE;
+        hist[o]! += g;
+        hist[o + 2]! += 1;
+      }
+    }
+    return;
+  }
   for (let k = begin; k < end; k++) {
     const i = order[k]!;
     const g = gh[2 * i]!;
-    const h = hessianOffset === 1 ? gh[2 * i + 1]! : 1;
+    const h = gh[2 * i + 1]!;
     let p = i * F + tFrom;
     const pEnd = i * F + tTo;
     let offset = tFrom * span;

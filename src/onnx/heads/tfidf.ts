@@ -1,0 +1,69 @@
+/**
+ * The TF-IDF featurizer (`ml/tfidf.ts`) as ONNX nodes: a string column [N,1] in, the L2-normalised
+ * TF-IDF rows double [N,V] out, to be concatenated with the other features of a pipeline.
+ *
+ *   Reshape [N] ─ StringNormalizer(LOWER) ─ com.microsoft.Tokenizer(tokenexp) ─ TfIdfVectorizer(TFIDF, idf)
+ *     ─ Cast(double) ─ Div(√ReduceSumSquare, a zero row stays zero)
+ *
+ * Requirements the exporter must meet (this file cannot): the model imports the `com.microsoft`
+ * opset (version 1) next to '' and ai.onnx.ml, and the runtime is ONNX Runtime (the Tokenizer is
+ * one of its contrib operators, not standard ONNX). StringNormalizer is given the locale
+ * `C.UTF-8`, which every glibc system has; its default `en_US.UTF-8` is missing on minimal hosts
+ * and makes session creation fail. The idf weights pass through float32 (TfIdfVectorizer's
+ * `weights` are floats): values agree with `transformTfidf` to about 1e-7.
+ */
+import type { TfidfModel } from '../../ml/tfidf.js';
+import { DataType } from '../proto.js';
+import { attr, type GraphBuilder } from '../graph.js';
+
+/** The domain of ONNX Runtime's contrib operators (Tokenizer). */
+export const MS_DOMAIN = 'com.microsoft';
+
+/** Python's `\w\w+` with Unicode classes, in RE2 syntax (what the Tokenizer compiles). */
+export const TOKEN_REGEX = '[\\p{L}\\p{M}\\p{Nd}\\p{Pc}]{2,}';
+
+/** Writes the TF-IDF block for the string input `text` ([N,1]) and returns its double [N,V] output. */
+export function writeTfidf(g: GraphBuilder, text: string, model: TfidfModel): string {
+  const V = model.vocabulary.length;
+  if (V === 0 || model.idf.length !== V)
+    throw new RangeError('the TF-IDF model has no vocabulary or idf of the wrong length');
+  const flat = g.op('Reshape', [text, g.constant('flat', { type: 'int64', dims: [1], values: [-1] })]);
+  const lower = g.op('StringNormalizer', [flat], {
+    attributes: [attr.string('case_change_action', 'LOWER'), attr.string('locale', 'C.UTF-8')],
+  });
+  // Rows with fewer tokens are padded with a value that is not a token (it has no word character).
+  const tokens = g.op('Tokenizer', [lower], {
+    domain: MS_DOMAIN,
+    attributes: [
+      attr.int('mark', 0),
+      attr.int('mincharnum', 1),
+      attr.string('pad_value', '#'),
+      attr.string('tokenexp', TOKEN_REGEX),
+    ],
+    type: { type: 'string', shape: ['N', 'T'] },
+  });
+  const weighted = g.op('TfIdfVectorizer', [tokens], {
+    attributes: [
+      attr.string('mode', 'TFIDF'),
+      attr.int('min_gram_length', 1),
+      attr.int('max_gram_length', 1),
+      attr.int('max_skip_count', 0),
+      attr.ints('ngram_counts', [0]),
+      attr.ints(
+        'ngram_indexes',
+        model.vocabulary.map((_, j) => j),
+      ),
+      attr.strings('pool_strings', model.vocabulary),
+      attr.floats('weights', model.idf),
+    ],
+  });
+  const x = g.op('Cast', [weighted], { attributes: [attr.int('to', DataType.double)] });
+  const norm = g.op('Sqrt', [
+    g.op('ReduceSumSquare', [x], { attributes: [attr.ints('axes', [1]), attr.int('keepdims', 1)] }),
+  ]);
+  // A document without known words has norm 0: divide by 1 instead, leaving the zero row.
+  const zero = g.constant('zero', { type: 'double', dims: [1], values: [0] });
+  const one = g.constant('one', { type: 'double', dims: [1], values: [1] });
+  const safe = g.op('Where', [g.op('Equal', [norm, zero]), one, norm]);
+  return g.op('Div', [x, safe]);
+}
