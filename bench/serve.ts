@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { replaceSection } from './results.js';
@@ -392,6 +392,7 @@ async function main(): Promise<void> {
     writeFileSync(join(OUT, 'lr.onnx'), Buffer.from(await artifact.arrayBuffer()));
     writeFileSync(join(OUT, 'lr.signature.json'), JSON.stringify(version.signature));
 
+    const loadBefore = loadavg()[0]!;
     const runs: Record<string, Run> = {};
     const v2 = (d: string) => `${base}/v2/models/${d}/infer`;
     const body1000 = join(OUT, 'body1000.json');
@@ -569,7 +570,7 @@ async function main(): Promise<void> {
     const target = (ok: boolean) => (ok ? 'met' : '**not met**');
     const lr = runs.massLr!;
     const text = [
-      `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; onnxruntime-node ${ortVersion}; scikit-learn, FastAPI, Flask ${sklearn} (Debian).`,
+      `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; onnxruntime-node ${ortVersion}; scikit-learn, FastAPI, Flask ${sklearn} (Debian). Load average (1 min) ${loadBefore.toFixed(1)} before the runs, ${loadavg()[0]!.toFixed(1)} after: other work on the machine shifts absolute figures; the ratios compare runs of the same session.`,
       `Command: \`npx tsc -p tsconfig.json && node dist/bench/serve.js --seconds ${SECONDS}\` (wrk -t2, ${SECONDS} s per run after a 2 s warm-up, on the same cores as the servers; everything on 127.0.0.1).`,
       `Models: logistic regression (StandardScaler + LogisticRegression for the peers; Mass's own trainer) and gradient-boosted trees${trained.gbdt ? ' (Mass: its gradient_boosting trainer)' : ''} vs HistGradientBoosting, trained on synth_clf_200k's 160,000 train rows; one test row per request (\`{"inputs": [[30 floats]]}\` for the peers, the same row as a V2 tensor for Mass, with an API key).`,
       '',

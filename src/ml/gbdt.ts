@@ -249,14 +249,16 @@ export function fitGbdt(X: Matrix, y: Int32Array | Float64Array, options: GbdtOp
       if (subsample < 1) sample = bernoulliSample(n, subsample, rng, sampleBuffer);
       const features = colsample < 1 ? drawFeatures(X.cols, colsample, rng) : allFeatures;
       for (let k = 0; k < K; k++) {
+        // Gradients and hessians are rounded to float32, as scikit-learn stores them (G_H_DTYPE):
+        // near-ties between candidate splits then break as they do there (the sums stay double).
         if (!classification) {
-          for (let i = 0; i < n; i++) grad[i] = Fs[i]! - yFit[i]!;
+          for (let i = 0; i < n; i++) grad[i] = Math.fround(Fs[i]! - yFit[i]!);
         } else {
           for (let i = 0; i < n; i++) {
             const p = P[i * K + k]!;
             const target = K === 1 ? yFit[i]! : yFit[i] === k ? 1 : 0;
-            grad[i] = p - target;
-            hess![i] = p * (1 - p);
+            grad[i] = Math.fround(p - target);
+            hess![i] = Math.fround(p * (1 - p));
           }
         }
         const grown = grower.grow(sample, grad, hess, features, leafValue, rng);

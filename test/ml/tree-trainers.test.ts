@@ -65,7 +65,7 @@ describe('tree trainers', () => {
         const fitted = trainer.fit(X, task === 'classification' ? label : value, params, ctx);
         assert.ok(reported > 0, 'progress reported');
         assert.equal(fitted.importance!.length, 2);
-        assert.ok((fitted.info.trees! as number) > 0);
+        assert.ok(Number(fitted.info.trees) > 0);
         if (trainer === randomForest) assert.equal(typeof fitted.info.oobScore, 'number');
         else assert.equal(fitted.info.iterations, 20);
         const predicted = fitted.predict(X);

@@ -45,7 +45,11 @@ describe("exportPipeline: the 'raw' feature block", () => {
       ],
     };
     const columns = randomColumns(rand, shapes, 200);
-    const pre = fitPreprocessor(columns, Uint32Array.from({ length: 150 }, (_, i) => i), { mode: 'raw' });
+    const pre = fitPreprocessor(
+      columns,
+      Uint32Array.from({ length: 150 }, (_, i) => i),
+      { mode: 'raw' },
+    );
     const X = transform(pre, columns);
     for (let j = 0; j < X.cols; j++) {
       const got = await columnOf(pre, columns, j);

@@ -20,7 +20,15 @@ import { fitPreprocessor, transform } from '../../src/ml/preprocess.js';
 import type { Column, Matrix, Preprocessor } from '../../src/ml/types.js';
 import { exportPipeline } from '../../src/onnx/export.js';
 import type { ModelHead } from '../../src/onnx/export.js';
-import { forestHead, gbdtHead } from '../../src/onnx/heads/trees.js';
+import {
+  checkExportSize,
+  ensembleHead,
+  forestHead,
+  gbdtHead,
+  MAX_EXPORT_NODES,
+} from '../../src/onnx/heads/trees.js';
+import type { TreeEnsemble } from '../../src/ml/tree/ensemble.js';
+import type { Tree } from '../../src/ml/tree/tree.js';
 import { feedsOf, mulberry32, normal, session } from './fixtures.js';
 
 const DATA = resolve('../shared/data');
@@ -311,6 +319,43 @@ describe('tree heads: parity with ml/ through onnxruntime-node', () => {
     probes.push({ name: 'v', kind: 'numeric', values: Float64Array.from(values) });
     const { out } = await runOnnx(pre, gbdtHead(model), probes);
     assertRegressionParity(out, predictGbdt(model, transform(pre, probes)));
+  });
+});
+
+describe('tree heads: bad calls', () => {
+  const leaf = (outputs: number): Tree => ({
+    feature: Int32Array.from([-1]),
+    threshold: new Float32Array(1),
+    binThreshold: new Uint8Array(1),
+    set: Int32Array.from([-1]),
+    sets: new Uint32Array(0),
+    missingLeft: new Uint8Array(1),
+    left: Int32Array.from([-1]),
+    right: Int32Array.from([-1]),
+    outputs,
+    value: new Float64Array(outputs),
+    gain: new Float64Array(1),
+    count: new Uint32Array(1),
+  });
+  const ensemble = (trees: Tree[], outputs = 1): TreeEnsemble => ({
+    trees,
+    treeTarget: new Int32Array(trees.length).fill(-1),
+    outputs,
+    aggregate: 'average',
+    base: new Float64Array(outputs),
+    post: 'none',
+  });
+
+  it('bad call: an ensemble too large to export, with the way out in the message', () => {
+    const big = { ...leaf(1), feature: new Int32Array(MAX_EXPORT_NODES / 2 + 1) };
+    assert.throws(() => checkExportSize(ensemble([big, big])), /5,000,002 tree nodes .*\(minSamplesLeaf/);
+    assert.doesNotThrow(() => checkExportSize(ensemble([leaf(1)])));
+  });
+
+  it('bad call: no trees, or outputs that do not match the classes', () => {
+    assert.throws(() => ensembleHead(ensemble([]), 0), /no trees/);
+    assert.throws(() => ensembleHead(ensemble([leaf(3)], 3), 2), /3 outputs, expected 2/);
+    assert.throws(() => ensembleHead(ensemble([leaf(2)], 2), 0), /one output/);
   });
 });
 

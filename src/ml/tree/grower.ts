@@ -150,6 +150,7 @@ export class TreeGrower {
   private readonly tmpG: Float64Array;
   private readonly tmpH: Float64Array;
   private readonly side: Uint8Array;
+  private readonly goLeft = new Uint8Array(BIN_SLOTS);
   private readonly og: Float64Array;
   private readonly oh: Float64Array;
   private readonly histPool: Float64Array[] = [];
@@ -306,7 +307,9 @@ export class TreeGrower {
         this.finishLeaf(id, leafValue);
         continue;
       }
-      const [left, right] = this.split(id);
+      // Children are created side by side: left, then right = left + 1.
+      const left = this.split(id);
+      const right = left + 1;
       leaves++;
       this.prepareChildren(id, left, right, allFeatures);
       if (this.splittable(left)) this.findSplit(left);
@@ -479,17 +482,16 @@ export class TreeGrower {
     const parentSlot = this.nodeSlot[parent]!;
     this.nodeSlot[parent] = -1;
     if (!allFeatures) return;
-    const canSplit = (id: number) =>
-      this.splittable(id) && this.nodeEnd[id]! - this.nodeBegin[id]! >= SMALL_NODE;
-    const wantLeft = canSplit(left);
-    const wantRight = canSplit(right);
+    const wantLeft = this.splittable(left) && this.nodeEnd[left]! - this.nodeBegin[left]! >= SMALL_NODE;
+    const wantRight = this.splittable(right) && this.nodeEnd[right]! - this.nodeBegin[right]! >= SMALL_NODE;
     if (!wantLeft && !wantRight) {
       if (parentSlot >= 0) this.freeSlot(parentSlot);
       return;
     }
     const nLeft = this.nodeEnd[left]! - this.nodeBegin[left]!;
     const nRight = this.nodeEnd[right]! - this.nodeBegin[right]!;
-    const [small, large] = nLeft <= nRight ? [left, right] : [right, left];
+    const small = nLeft <= nRight ? left : right;
+    const large = small === left ? right : left;
     const smallSlot = this.acquireSlot();
     this.buildHistograms(smallSlot, this.nodeBegin[small]!, this.nodeEnd[small]!);
     this.nodeSlot[small] = smallSlot;
@@ -981,8 +983,8 @@ export class TreeGrower {
     }
   }
 
-  /** Partitions the node's rows by its split and creates the two children; returns their ids. */
-  private split(id: number): [number, number] {
+  /** Partitions the node's rows by its split and creates the two children; returns the left one's id. */
+  private split(id: number): number {
     const { K, binned, builder, order, tmp } = this;
     const f = this.splitFeature[id]!;
     const begin = this.nodeBegin[id]!;
@@ -991,32 +993,28 @@ export class TreeGrower {
     const base = f * this.N;
     const missingLeft = this.splitMissingLeft[id] === 1;
     const setIndex = this.splitSet[id]!;
-    // Pass 1: which side each row goes to.
-    const side = this.side;
+    // Where each bin goes, as a 256-entry table: the partition then reads one byte per row.
+    const goLeft = this.goLeft;
     if (setIndex >= 0) {
       const sets = this.splitSets;
       const s = setIndex * SET_WORDS;
-      for (let k = begin; k < end; k++) {
-        const b = bins[base + order[k]!]!;
-        side[k] = (sets[s + (b >>> 5)]! >>> (b & 31)) & 1;
-      }
+      for (let b = 0; b < BIN_SLOTS; b++) goLeft[b] = (sets[s + (b >>> 5)]! >>> (b & 31)) & 1;
     } else {
       const threshold = this.splitBin[id]!;
-      const missing = missingLeft ? 1 : 0;
-      for (let k = begin; k < end; k++) {
-        const b = bins[base + order[k]!]!;
-        side[k] = b === MISSING_BIN ? missing : b <= threshold ? 1 : 0;
-      }
+      for (let b = 0; b < BIN_SLOTS; b++) goLeft[b] = b <= threshold ? 1 : 0;
+      goLeft[MISSING_BIN] = missingLeft ? 1 : 0;
     }
-    // Pass 2: a stable partition of the rows and, without a histogram pool, of their gradients
-    // too (kept in node order, so that no node gathers them again; the pool reads them by row).
-    const { og, oh, tmpG, tmpH } = this;
+    // A stable partition of the rows and, without a histogram pool, of their gradients too (kept
+    // in node order, so that no node gathers them again; the pool reads them by row).
+    const { og, oh, tmpG, tmpH, side } = this;
     let wl = begin;
     let wr = 0;
+    if (!this.pool) for (let k = begin; k < end; k++) side[k] = goLeft[bins[base + order[k]!]!]!;
     if (this.pool) {
       for (let k = begin; k < end; k++) {
-        if (side[k] === 1) order[wl++] = order[k]!;
-        else tmp[wr++] = order[k]!;
+        const i = order[k]!;
+        if (goLeft[bins[base + i]!] === 1) order[wl++] = i;
+        else tmp[wr++] = i;
       }
     } else if (K === 1) {
       for (let k = begin; k < end; k++) {
@@ -1080,7 +1078,7 @@ export class TreeGrower {
         builder.threshold[id] = bin < t.length ? t[bin]! : Infinity;
       }
     }
-    return [left, right];
+    return left;
   }
 
   private finishLeaf(id: number, leafValue: LeafValueFn): void {

@@ -22,10 +22,17 @@ export const CTRL = {
   unitHessian: 8,
   identity: 9,
   done: 10,
+  /** 1 while the helper sleeps in Atomics.wait (so that a command must wake it). */
+  helperAsleep: 11,
+  /** 1 while the owner sleeps waiting for the helper. */
+  ownerAsleep: 12,
 } as const;
 const CTRL_WORDS = 16;
 
 export const OP = { exit: 0, build: 1, subtract: 2 } as const;
+
+/** Spins (Atomics.load) before sleeping: a futex wake-up costs tens of microseconds, more under load. */
+export const SPINS = 20_000;
 
 /** Row × feature updates below which a build stays on one thread (about 50 µs of work). */
 const PARALLEL_WORK = 1 << 16;
@@ -210,21 +217,24 @@ export class HistogramPool {
     c[CTRL.identity] = this.identity ? 1 : 0;
     this.seq = this.seq === 0x7fffffff ? 1 : this.seq + 1;
     Atomics.store(c, CTRL.seq, this.seq);
-    Atomics.notify(c, CTRL.seq);
+    // The helper spins a while after each command; wake it only if it went to sleep. (Both sides
+    // store, then load the other's word: sequentially consistent atomics rule out a lost wake-up.)
+    if (Atomics.load(c, CTRL.helperAsleep) === 1) Atomics.notify(c, CTRL.seq);
   }
 
   private finish(): void {
     const c = this.control!;
     const started = Date.now();
-    // The helper usually finishes within microseconds of this thread: spin briefly before sleeping,
-    // since a futex wake-up costs tens of microseconds.
-    for (let spin = 0; spin < 4000; spin++) if (Atomics.load(c, CTRL.done) === this.seq) return;
+    // The helper usually finishes within microseconds of this thread: spin before sleeping.
+    for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(c, CTRL.done) === this.seq) return;
     for (;;) {
+      Atomics.store(c, CTRL.ownerAsleep, 1);
       const done = Atomics.load(c, CTRL.done);
-      if (done === this.seq) return;
+      if (done !== this.seq) Atomics.wait(c, CTRL.done, done, 1000);
+      Atomics.store(c, CTRL.ownerAsleep, 0);
+      if (Atomics.load(c, CTRL.done) === this.seq) return;
       // One build takes milliseconds; a minute means the helper died.
       if (Date.now() - started > 60_000) throw new Error('the histogram helper thread stopped answering');
-      Atomics.wait(c, CTRL.done, done, 1000);
     }
   }
 

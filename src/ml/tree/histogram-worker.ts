@@ -6,7 +6,7 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { buildRowMajor, subtractHistograms } from './histogram.js';
-import { CTRL, OP } from './histogram-pool.js';
+import { CTRL, OP, SPINS } from './histogram-pool.js';
 import type { HistogramWorkerData, SlotMessage } from './histogram-pool.js';
 
 const data = workerData as HistogramWorkerData;
@@ -31,9 +31,15 @@ function slot(k: number): Float64Array {
 
 let seen = 0;
 for (;;) {
-  Atomics.wait(ctrl, CTRL.seq, seen);
-  const seq = Atomics.load(ctrl, CTRL.seq);
-  if (seq === seen) continue;
+  // Spin for the next command, then sleep until woken (see HistogramPool.start).
+  let seq = Atomics.load(ctrl, CTRL.seq);
+  for (let spin = 0; seq === seen && spin < SPINS; spin++) seq = Atomics.load(ctrl, CTRL.seq);
+  if (seq === seen) {
+    Atomics.store(ctrl, CTRL.helperAsleep, 1);
+    if (Atomics.load(ctrl, CTRL.seq) === seen) Atomics.wait(ctrl, CTRL.seq, seen);
+    Atomics.store(ctrl, CTRL.helperAsleep, 0);
+    continue;
+  }
   seen = seq;
   const op = ctrl[CTRL.op]!;
   if (op === OP.exit) break;
@@ -59,5 +65,5 @@ for (;;) {
     subtractHistograms(slot(ctrl[CTRL.slot]!), slot(ctrl[CTRL.other]!), nBins, features, tFrom, tTo);
   }
   Atomics.store(ctrl, CTRL.done, seq);
-  Atomics.notify(ctrl, CTRL.done);
+  if (Atomics.load(ctrl, CTRL.ownerAsleep) === 1) Atomics.notify(ctrl, CTRL.done);
 }

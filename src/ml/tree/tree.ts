@@ -38,7 +38,7 @@ export interface Tree {
   /** Split gain of each split node (0 for leaves), for gain-based importance. */
   readonly gain: Float64Array;
   /** Training rows that reached each node. */
-  readonly count: Float64Array;
+  readonly count: Uint32Array;
 }
 
 export function nodeCount(tree: Tree): number {
@@ -134,7 +134,7 @@ export class TreeBuilder {
   right: Int32Array;
   value: Float64Array;
   gain: Float64Array;
-  count: Float64Array;
+  count: Uint32Array;
 
   constructor(
     readonly outputs: number,
@@ -151,7 +151,7 @@ export class TreeBuilder {
     this.right = new Int32Array(capacity);
     this.value = new Float64Array(capacity * outputs);
     this.gain = new Float64Array(capacity);
-    this.count = new Float64Array(capacity);
+    this.count = new Uint32Array(capacity);
   }
 
   get nodes(): number {
@@ -194,7 +194,7 @@ export class TreeBuilder {
 
   private grow(): void {
     const c = this.capacity * 2;
-    const widen = <T extends Int32Array | Float32Array | Uint8Array | Float64Array>(
+    const widen = <T extends Int32Array | Uint32Array | Float32Array | Uint8Array | Float64Array>(
       a: T,
       size: number,
     ): T => {

@@ -78,8 +78,33 @@ function scores(g: GraphBuilder, X: string, f: number, e: TreeEnsemble): string 
   return g.op('Cast', [y], { attributes: [attr.int('to', DataType.double)] });
 }
 
+/**
+ * Nodes an exported ensemble may have: about 38 bytes each in the file (5 million ≈ 190 MB), and
+ * ONNX Runtime holds several times that while it loads the model.
+ */
+export const MAX_EXPORT_NODES = 5_000_000;
+
+/** Total nodes of an ensemble. */
+export function ensembleNodes(e: TreeEnsemble): number {
+  let nodes = 0;
+  for (const tree of e.trees) nodes += tree.feature.length;
+  return nodes;
+}
+
+/** Refuses, with the way out, an ensemble too large to serve as one ONNX file. */
+export function checkExportSize(e: TreeEnsemble): void {
+  const nodes = ensembleNodes(e);
+  if (nodes <= MAX_EXPORT_NODES) return;
+  throw new RangeError(
+    `the model has ${nodes.toLocaleString('en')} tree nodes (about ${Math.round((nodes * 38) / 2 ** 20)} MB as ONNX), ` +
+      `more than the ${MAX_EXPORT_NODES.toLocaleString('en')} an exported model may have: grow smaller trees ` +
+      '(minSamplesLeaf 5 or more, maxDepth or maxLeafNodes) or fewer of them',
+  );
+}
+
 /** The TreeEnsembleRegressor attributes of an ensemble over f features. */
 export function treeAttributes(e: TreeEnsemble, f: number): AttributeInit[] {
+  checkExportSize(e);
   const treeIds: number[] = [];
   const nodeIds: number[] = [];
   const featureIds: number[] = [];

@@ -28,7 +28,7 @@ export const kmeans: Trainer = {
       default: 300,
       min: 1,
       max: 100_000,
-      description: 'Lloyd iterations (mini-batch: passes over the data) at most',
+      description: 'Lloyd iterations at most (mini-batch: passes over the data, at most 100)',
     },
     tol: {
       type: 'number',

@@ -1,7 +1,7 @@
 import { fitForest, predictForest } from '../../ml/forest.js';
 import type { MaxFeaturesRule } from '../../ml/forest.js';
 import { fitGbdt, predictGbdt } from '../../ml/gbdt.js';
-import { forestHead, gbdtHead } from '../../onnx/heads/trees.js';
+import { checkExportSize, forestHead, gbdtHead } from '../../onnx/heads/trees.js';
 import type { FitContext, Trainer } from '../trainer.js';
 
 /**
@@ -228,6 +228,8 @@ export const randomForest: Trainer = {
       seed: ctx.seed,
       onProgress: (done, total) => ctx.onProgress(done / total, done, {}),
     });
+    // Fail now, with advice, rather than at export after the evaluation.
+    checkExportSize(model.ensemble);
     let nodes = 0;
     for (const tree of model.ensemble.trees) nodes += tree.feature.length;
     const info: Record<string, number | boolean | string> = {
