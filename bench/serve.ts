@@ -2,7 +2,7 @@
 // Flask + gunicorn) and the bare node:http ceiling, side by side in one run on this machine, with
 // wrk on the same cores. Writes the tables into bench/RESULTS.md.
 //
-//   npx tsc -p tsconfig.json && node dist/bench/serve.js [--seconds 10]
+//   npx tsc -p tsconfig.json && node dist/bench/serve.js [--seconds 5] [--rounds 3]
 //
 // Installs what it needs with apt-get when missing (as root): wrk, FastAPI, uvicorn, Flask,
 // gunicorn, scikit-learn. Every server binds 127.0.0.1; every load run is bounded in time.
@@ -28,7 +28,8 @@ const DATA = join(SHARED, 'data');
 const OUT = '/tmp/mass-bench-serve';
 const LUA = resolve('bench/serve.lua');
 const args = process.argv.slice(2);
-const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? NaN) || 10;
+const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? NaN) || 5;
+const ROUNDS = Number(args[args.indexOf('--rounds') + 1] ?? NaN) || 3;
 const PYTHON = '/usr/bin/python3';
 
 interface Wrk {
@@ -155,6 +156,18 @@ function wrk(url: string, body: string, connections: number, seconds: number, ke
   return JSON.parse(line.slice(8)) as Wrk;
 }
 
+function median(runs: readonly Run[]): Run {
+  const by = (f: (r: Run) => number) => [...runs].map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+  return {
+    label: runs[0]!.label,
+    rowsPerRequest: runs[0]!.rowsPerRequest,
+    rps: by((r) => r.rps),
+    p50: by((r) => r.p50),
+    p99: by((r) => r.p99),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
 function measure(
   label: string,
   url: string,
@@ -163,7 +176,6 @@ function measure(
   rowsPerRequest: number,
   key = '',
 ): Run {
-  wrk(url, body, connections, 2, key); // warm-up (JIT, pools), not recorded
   const w = wrk(url, body, connections, SECONDS, key);
   const run: Run = {
     label,
@@ -398,44 +410,144 @@ async function main(): Promise<void> {
     const body1000 = join(OUT, 'body1000.json');
     const body1Path = join(OUT, 'body1.json');
 
-    // 3. One row of logistic regression, 16 connections.
-    runs.massLr = measure('Mass LR, V2 REST (input-0 matrix), auth on', v2('lr'), matrixBody, 16, 1, key);
-    runs.massLrBatched = measure(
-      'Mass LR, V2 REST (input-0 matrix), auth on, adaptive batching (64 rows, 250 µs)',
-      v2('lr-batched'),
-      matrixBody,
-      16,
-      1,
-      key,
+    // 3. The peers, started now and idle until their turn: every comparison interleaves its
+    //    contenders round by round, so that a change in the machine's load hits all of them.
+    const peerPorts = {
+      fastapiLr: await freePort(),
+      fastapiHgb: await freePort(),
+      flask: await freePort(),
+      node: await freePort(),
+    };
+    const uvicorn = (port: number, env: NodeJS.ProcessEnv) =>
+      start(
+        PYTHON,
+        [
+          '-m',
+          'uvicorn',
+          'serve_fastapi:app',
+          '--app-dir',
+          PEERS,
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--workers',
+          '1',
+          '--no-access-log',
+        ],
+        env,
+        PEERS,
+      );
+    servers.push(
+      uvicorn(peerPorts.fastapiLr, { MODEL_PATH: join(OUT, 'lr.joblib') }),
+      uvicorn(peerPorts.fastapiHgb, { MODEL_PATH: join(OUT, 'hgb.joblib'), OMP_NUM_THREADS: '1' }),
+      start(
+        'gunicorn',
+        ['-w', '2', '-b', `127.0.0.1:${peerPorts.flask}`, '--chdir', PEERS, 'serve_flask:app'],
+        {
+          MODEL_PATH: join(OUT, 'lr.joblib'),
+        },
+        PEERS,
+      ),
+      start(process.execPath, [join(PEERS, 'serve_node.js')], { PORT: String(peerPorts.node) }, PEERS),
     );
-    runs.massLrColumns = measure(
-      'Mass LR, V2 REST (one tensor per column), auth on',
-      v2('lr'),
-      columnsBody,
-      16,
-      1,
+    for (const port of Object.values(peerPorts)) await waitFor(`http://127.0.0.1:${port}/`);
+    const peerUrl = (port: number) => `http://127.0.0.1:${port}/predict`;
+
+    interface Contender {
+      readonly id: string;
+      readonly label: string;
+      readonly url: string;
+      readonly body: string;
+      readonly rows: number;
+      readonly key?: string;
+    }
+    /** Median of ROUNDS interleaved runs of each contender (one warm-up each first). */
+    const compare = (connections: number, contenders: Contender[]) => {
+      const all = new Map<string, Run[]>(contenders.map((c) => [c.id, []]));
+      for (const c of contenders) wrk(c.url, c.body, connections, 2, c.key);
+      for (let round = 0; round < ROUNDS; round++)
+        for (const c of contenders)
+          all.get(c.id)!.push(measure(c.label, c.url, c.body, connections, c.rows, c.key));
+      for (const c of contenders) runs[c.id] = median(all.get(c.id)!);
+    };
+    const massLr = (id: string, label: string, deployment: string, body = matrixBody): Contender => ({
+      id,
+      label,
+      url: v2(deployment),
+      body,
+      rows: 1,
       key,
-    );
-    runs.massLr1000 = measure(
-      'Mass LR, MLflow /invocations (same body), auth on',
-      `${base}/v1/projects/bench/deployments/lr/invocations`,
-      body1000,
-      16,
-      1000,
-      key,
-    );
-    runs.massOff64 = measure('Mass LR, batching off, 64 connections', v2('lr'), matrixBody, 64, 1, key);
-    runs.massOn64 = measure(
-      'Mass LR, batching on (64 rows, 250 µs), 64 connections',
-      v2('lr-batched'),
-      matrixBody,
-      64,
-      1,
-      key,
-    );
-    if (trained.gbdt)
-      runs.massGbdt = measure('Mass GBDT, V2 REST, auth on', v2('gbdt'), matrixBody, 16, 1, key);
-    // Time inside the server, from its own histogram: one connection (no queueing), then 16.
+    });
+
+    log('logistic regression, one row, 16 connections ...');
+    compare(16, [
+      massLr('massLr', 'Mass LR, V2 REST (input-0 matrix), auth on', 'lr'),
+      massLr(
+        'massLrBatched',
+        'Mass LR, V2 REST (input-0 matrix), auth on, adaptive batching (64 rows, 250 µs)',
+        'lr-batched',
+      ),
+      massLr('massLrColumns', 'Mass LR, V2 REST (one tensor per column), auth on', 'lr', columnsBody),
+      {
+        id: 'fastapiLr',
+        label: 'FastAPI + uvicorn (1 worker), LR',
+        url: peerUrl(peerPorts.fastapiLr),
+        body: body1Path,
+        rows: 1,
+      },
+      {
+        id: 'node',
+        label: 'bare node:http (the ceiling)',
+        url: peerUrl(peerPorts.node),
+        body: body1Path,
+        rows: 1,
+      },
+    ]);
+    log('gradient-boosted trees, one row, 16 connections ...');
+    compare(16, [
+      ...(trained.gbdt ? [massLr('massGbdt', 'Mass GBDT (100 trees), V2 REST, auth on', 'gbdt')] : []),
+      {
+        id: 'fastapiHgb',
+        label: 'FastAPI + uvicorn (1 worker), HistGradientBoosting, 1 thread',
+        url: peerUrl(peerPorts.fastapiHgb),
+        body: body1Path,
+        rows: 1,
+      },
+    ]);
+    log('1,000 rows per request, 16 connections ...');
+    compare(16, [
+      {
+        id: 'massLr1000',
+        label: 'Mass LR, MLflow /invocations (the same body), auth on',
+        url: `${base}/v1/projects/bench/deployments/lr/invocations`,
+        body: body1000,
+        rows: 1000,
+        key,
+      },
+      {
+        id: 'flask1000',
+        label: 'Flask + gunicorn (2 workers), LR',
+        url: peerUrl(peerPorts.flask),
+        body: body1000,
+        rows: 1000,
+      },
+      {
+        id: 'node1000',
+        label: 'bare node:http (the ceiling)',
+        url: peerUrl(peerPorts.node),
+        body: body1000,
+        rows: 1000,
+      },
+    ]);
+    log('adaptive batching, one row, 64 connections ...');
+    compare(64, [
+      massLr('massOff64', 'Mass LR, batching off', 'lr'),
+      massLr('massOn64', 'Mass LR, batching on (64 rows, 250 µs)', 'lr-batched'),
+    ]);
+
+    // 4. Time inside the server, from its own histogram: one connection (no queueing), and the 16-connection runs above.
+    wrk(v2('lr-c1'), matrixBody, 1, 2, key);
     wrk(v2('lr-c1'), matrixBody, 1, SECONDS, key);
     const metrics = await (
       await fetchRetry(`${base}/metrics`, { headers: { authorization: `Bearer ${admin}` } })
@@ -453,80 +565,7 @@ async function main(): Promise<void> {
     log(
       `in-server LR: 1 connection p50 ${inServer.c1.p50.toFixed(0)} µs; 16 connections p50 ${inServer.c16.p50.toFixed(0)} µs`,
     );
-    await stop(mass);
-
-    // 4. The peers, one at a time, on the same machine.
-    const peer = async (
-      label: string,
-      cmd: string,
-      argv: string[],
-      env: NodeJS.ProcessEnv,
-      url: string,
-      body: string,
-      rows: number,
-    ) => {
-      const child = start(cmd, argv, env, PEERS);
-      servers.push(child);
-      try {
-        await waitFor(url.replace('/predict', '/'));
-        return measure(label, url, body, 16, rows);
-      } finally {
-        await stop(child);
-      }
-    };
-    const p = await freePort();
-    const uvicorn = (model: string, threads: Record<string, string> = {}) =>
-      peer(
-        `FastAPI + uvicorn (1 worker), ${model}`,
-        PYTHON,
-        [
-          '-m',
-          'uvicorn',
-          'serve_fastapi:app',
-          '--app-dir',
-          PEERS,
-          '--host',
-          '127.0.0.1',
-          '--port',
-          String(p),
-          '--workers',
-          '1',
-          '--no-access-log',
-        ],
-        { MODEL_PATH: join(OUT, `${model}.joblib`), ...threads },
-        `http://127.0.0.1:${p}/predict`,
-        body1Path,
-        1,
-      );
-    runs.fastapiLr = await uvicorn('lr');
-    runs.fastapiHgb = await uvicorn('hgb', { OMP_NUM_THREADS: '1' });
-    runs.flask1000 = await peer(
-      'Flask + gunicorn (2 workers), LR, 1,000 rows',
-      'gunicorn',
-      ['-w', '2', '-b', `127.0.0.1:${p}`, '--chdir', PEERS, 'serve_flask:app'],
-      { MODEL_PATH: join(OUT, 'lr.joblib') },
-      `http://127.0.0.1:${p}/predict`,
-      body1000,
-      1000,
-    );
-    runs.node = await peer(
-      'bare node:http (the ceiling)',
-      process.execPath,
-      [join(PEERS, 'serve_node.js')],
-      { PORT: String(p) },
-      `http://127.0.0.1:${p}/predict`,
-      body1Path,
-      1,
-    );
-    runs.node1000 = await peer(
-      'bare node:http, 1,000 rows',
-      process.execPath,
-      [join(PEERS, 'serve_node.js')],
-      { PORT: String(p) },
-      `http://127.0.0.1:${p}/predict`,
-      body1000,
-      1000,
-    );
+    for (const child of servers) await stop(child);
 
     // 5. Memory and cold-load time per model, in a fresh process.
     const probe = spawnSync(
@@ -553,7 +592,7 @@ async function main(): Promise<void> {
     const line = (r: Run | undefined, vs?: string) =>
       r
         ? `| ${r.label} | ${fmt(r.rps)} | ${fmt(r.rps * r.rowsPerRequest)} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.errors} | ${vs ?? ''} |`
-        : '';
+        : undefined;
     const sklearn = spawnSync(
       PYTHON,
       [
@@ -571,7 +610,7 @@ async function main(): Promise<void> {
     const lr = runs.massLr!;
     const text = [
       `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; onnxruntime-node ${ortVersion}; scikit-learn, FastAPI, Flask ${sklearn} (Debian). Load average (1 min) ${loadBefore.toFixed(1)} before the runs, ${loadavg()[0]!.toFixed(1)} after: other work on the machine shifts absolute figures; the ratios compare runs of the same session.`,
-      `Command: \`npx tsc -p tsconfig.json && node dist/bench/serve.js --seconds ${SECONDS}\` (wrk -t2, ${SECONDS} s per run after a 2 s warm-up, on the same cores as the servers; everything on 127.0.0.1).`,
+      `Command: \`npx tsc -p tsconfig.json && node dist/bench/serve.js --seconds ${SECONDS} --rounds ${ROUNDS}\` (wrk -t2 on the same cores as the servers, everything on 127.0.0.1; each figure is the median of ${ROUNDS} runs of ${SECONDS} s, the contenders of a comparison interleaved round by round, after a 2 s warm-up each).`,
       `Models: logistic regression (StandardScaler + LogisticRegression for the peers; Mass's own trainer) and gradient-boosted trees${trained.gbdt ? ' (Mass: its gradient_boosting trainer)' : ''} vs HistGradientBoosting, trained on synth_clf_200k's 160,000 train rows; one test row per request (\`{"inputs": [[30 floats]]}\` for the peers, the same row as a V2 tensor for Mass, with an API key).`,
       '',
       '| server | req/s | rows/s | p50 | p99 | errors | ratio |',
@@ -609,10 +648,8 @@ async function main(): Promise<void> {
       `- In-server p50 < 100 µs (LR, one row): ${inServer.c1.p50.toFixed(0)} µs at 1 connection, ${target(inServer.c1.p50 < 100)}.`,
       `- Batching on at 64 connections: ${ratio(runs.massOn64, runs.massOff64)} the throughput of batching off, p99 ${runs.massOn64!.p99.toFixed(2)} ms vs ${runs.massOff64!.p99.toFixed(2)} ms.`,
     ]
-      .filter((l) => l !== '')
-      .join('\n')
-      .replace(/\n\|/g, '\n|')
-      .replace(/\n(Time inside|Models in memory|Targets)/g, '\n\n$1');
+      .filter((l) => l !== undefined)
+      .join('\n');
     replaceSection('bench/RESULTS.md', 'Serving against FastAPI, Flask and bare node:http', text);
     writeFileSync(join(OUT, 'results.json'), JSON.stringify({ runs, inServer, models }, null, 1));
     log('written to bench/RESULTS.md');
