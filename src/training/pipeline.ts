@@ -191,6 +191,10 @@ export function trainPipeline(
     task: spec.task,
     classes,
     seed: spec.seed,
+    categorical: [
+      ...pre.numeric.map(() => false),
+      ...pre.categorical.flatMap((s) => (s.encoding === 'ordinal' ? [true] : s.categories.map(() => false))),
+    ],
     ...(validation ? { validation } : {}),
     onProgress: (fraction, iteration, metrics) =>
       progress(fitStart + (0.9 - fitStart) * Math.max(0, Math.min(1, fraction)), `iteration ${iteration}`, {

@@ -46,6 +46,8 @@ export interface FitContext {
   readonly seed: number;
   /** A held-out part of the training rows, for early stopping; absent when the trainer does not ask for one. */
   readonly validation?: { readonly X: Matrix; readonly y: Int32Array | Float64Array };
+  /** Per column of X: true where it holds ordinal category codes ('raw' preprocessing), for native categorical splits. */
+  readonly categorical?: readonly boolean[];
   /**
    * Reports an iteration: `fraction` of the planned work done (0..1) and figures such as
    * loss and the validation metric. Cheap to call; throttled by the caller.

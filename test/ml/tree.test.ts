@@ -112,6 +112,22 @@ describe('binning', () => {
     assert.equal(numeric[3], mapper.nBins[0]! - 1);
   });
 
+  it('bins by table look-up exactly as the binary search does (±0, ±∞, subnormals, ties)', () => {
+    const rng = createRng(8);
+    const special = [0, -0, Infinity, -Infinity, 1e-40, -1e-40, 3.4e38, -3.4e38];
+    const x = Array.from({ length: 20_000 }, (_, i) =>
+      i < special.length ? special[i]! : (rng.next() - 0.5) * 10 ** (rng.int(12) - 6),
+    );
+    // Thresholds from a coarse copy, so that many values sit exactly on one.
+    const X = matrix([x.map((v, i) => (i % 3 === 0 ? Math.round(v * 100) / 100 : v))]);
+    for (const maxBins of [255, 17, 2]) {
+      const mapper = fitBinMapper(X, { maxBins });
+      const B = applyBins(mapper, X);
+      for (let i = 0; i < X.rows; i++)
+        assert.equal(B.bins[i], binOf(mapper, 0, X.data[i]!), `value ${X.data[i]}`);
+    }
+  });
+
   it('treats a categorical column with codes ≥ maxBins or fractions as numeric', () => {
     const mapper = fitBinMapper(matrix([[0, 1.5, 2]]), { categorical: [true] });
     assert.equal(mapper.categorical[0], 0);

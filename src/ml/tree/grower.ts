@@ -33,7 +33,7 @@ import type { Tree } from './tree.js';
 
 /** Nodes with fewer rows than this accumulate only the bins they touch. */
 const SMALL_NODE = 64;
-/** Nodes with at most this many rows sort their rows by bin instead (deep trees' last levels). */
+/** Nodes with at most this many rows sort their rows by bin instead (deep trees' last levels); ≤ 32. */
 const TINY_NODE = 24;
 /** At most this many categories go left in a categorical split (scikit-learn's MAX_CAT_THRESHOLD). */
 const MAX_CATEGORIES_LEFT = 32;
@@ -159,6 +159,7 @@ export class TreeGrower {
   private readonly scratch: Float64Array;
   private readonly touched = new Int32Array(BIN_SLOTS);
   private readonly tinyBin = new Int32Array(TINY_NODE);
+  private readonly tinySorted = new Int32Array(TINY_NODE);
   private readonly tinyG = new Float64Array(TINY_NODE);
   private readonly tinyH = new Float64Array(TINY_NODE);
   private readonly catOrder = new Int32Array(BIN_SLOTS);
@@ -271,13 +272,24 @@ export class TreeGrower {
     for (let slot = this.histPool.length - 1; slot >= 0; slot--) this.freeSlots.push(slot);
 
     const root = this.newNode(0, m, 0);
-    this.gatherGradients(0, m);
     const G = this.nodeG;
     const rootG = root * K;
     let H = 0;
-    for (let k = 0; k < m; k++) {
-      for (let c = 0; c < K; c++) G[rootG + c]! += this.og[k * K + c]!;
-      H += this.oh[k]!;
+    if (pool && K === 1) {
+      // The pool reads gradients by row: sum them directly, no gathering.
+      let g = 0;
+      for (let k = 0; k < m; k++) {
+        const i = order[k]!;
+        g += grad[i]!;
+        H += hess ? hess[i]! : 1;
+      }
+      G[rootG] = g;
+    } else {
+      this.gatherGradients(0, m);
+      for (let k = 0; k < m; k++) {
+        for (let c = 0; c < K; c++) G[rootG + c]! += this.og[k * K + c]!;
+        H += this.oh[k]!;
+      }
     }
     this.nodeH[root] = H;
     const bounded = Number.isFinite(opt.maxLeafNodes);
@@ -311,6 +323,15 @@ export class TreeGrower {
       const left = this.split(id);
       const right = left + 1;
       leaves++;
+      if (leaves >= opt.maxLeafNodes) {
+        // The last split allowed: its children stay leaves, no histogram or search needed (scikit-learn too).
+        const slot = this.nodeSlot[id]!;
+        if (slot >= 0) this.freeSlot(slot);
+        this.nodeSlot[id] = -1;
+        this.finishLeaf(left, leafValue);
+        this.finishLeaf(right, leafValue);
+        continue;
+      }
       this.prepareChildren(id, left, right, allFeatures);
       if (this.splittable(left)) this.findSplit(left);
       if (this.splittable(right)) this.findSplit(right);
@@ -639,26 +660,28 @@ export class TreeGrower {
    * thousands of histogram slots per node by a handful of rows.
    */
   private scanTiny(f: number, begin: number, end: number, H: number, n: number): boolean {
-    const { order, og, oh, tinyBin: tb, tinyG: tg, tinyH: th, best, rowBins, F } = this;
+    const { order, og, oh, tinyBin: keys, tinyG: tg, tinyH: th, best, rowBins, F } = this;
     const bins = rowBins ?? this.binned.bins;
     // Row-major: byte f of each row (its line is shared by all features); column-major: column f.
     const stride = rowBins ? F : 1;
     const base = rowBins ? f : f * this.N;
     const m = end - begin;
+    // Sort keys bin·32 + k (k < TINY_NODE ≤ 32): one integer per row to move, ties in row order.
     for (let k = 0; k < m; k++) {
-      const b = bins[base + order[begin + k]! * stride]!;
-      const g = og[begin + k]!;
-      const h = oh[begin + k]!;
+      const key = (bins[base + order[begin + k]! * stride]! << 5) | k;
       let p = k - 1;
-      while (p >= 0 && tb[p]! > b) {
-        tb[p + 1] = tb[p]!;
-        tg[p + 1] = tg[p]!;
-        th[p + 1] = th[p]!;
+      while (p >= 0 && keys[p]! > key) {
+        keys[p + 1] = keys[p]!;
         p--;
       }
-      tb[p + 1] = b;
-      tg[p + 1] = g;
-      th[p + 1] = h;
+      keys[p + 1] = key;
+    }
+    const tb = this.tinySorted;
+    for (let k = 0; k < m; k++) {
+      const key = keys[k]!;
+      tb[k] = key >> 5;
+      tg[k] = og[begin + (key & 31)]!;
+      th[k] = oh[begin + (key & 31)]!;
     }
     if (tb[0] === tb[m - 1]) return true;
     let values = m;
@@ -823,6 +846,10 @@ export class TreeGrower {
     n: number,
   ): void {
     const { K, S, totalG, scanG, best } = this;
+    if (K === 1 && bins === this.allBins) {
+      this.scanNumeric1(hist, offset, f, len, H, n);
+      return;
+    }
     const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
     const mo = offset + MISSING_BIN * S;
     const Hm = hist[mo + this.hSlot]!;
@@ -880,6 +907,68 @@ export class TreeGrower {
           score += (gl * gl) / (hl + l2) + (gr * gr) / (H - hl + l2);
         }
         if (score > best.gain) this.take(score, f, b, true, hl, nl, hist, mo);
+      }
+    }
+  }
+
+  /**
+   * `scanNumeric` for one channel over a full histogram (stride 3, bins 0..len−1), with scalars
+   * instead of the channel arrays: split finding visits every bin of every feature of every
+   * node, and this is its common case (boosting).
+   */
+  private scanNumeric1(
+    hist: Float64Array,
+    offset: number,
+    f: number,
+    len: number,
+    H: number,
+    n: number,
+  ): void {
+    const best = this.best;
+    const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
+    const hSlot = this.hSlot;
+    const G = this.totalG[0]!;
+    const mo = offset + MISSING_BIN * 3;
+    const Gm = hist[mo]!;
+    const Hm = hist[mo + hSlot]!;
+    const nm = hist[mo + 2]!;
+    let last = len - 1;
+    while (last >= 0 && hist[offset + last * 3 + 2]! === 0) last--;
+    let GL = 0;
+    let HL = 0;
+    let nL = 0;
+    for (let b = 0, o = offset; b <= last; b++, o += 3) {
+      const cnt = hist[o + 2]!;
+      if (cnt === 0) continue;
+      GL += hist[o]!;
+      HL += hist[o + hSlot]!;
+      nL += cnt;
+      const valuesRight = b < last;
+      if (!valuesRight && nm === 0) break;
+      if (
+        nL >= minSamplesLeaf &&
+        n - nL >= minSamplesLeaf &&
+        HL >= minHessianLeaf &&
+        H - HL >= minHessianLeaf
+      ) {
+        const GR = G - GL;
+        const score = (GL * GL) / (HL + l2) + (GR * GR) / (H - HL + l2);
+        if (score > best.gain)
+          this.takeTiny(score, f, valuesRight ? b : 254, nm === 0 && nL >= n - nL, GL, HL, nL);
+      }
+      if (nm === 0 || !valuesRight) continue;
+      const nl = nL + nm;
+      const hl = HL + Hm;
+      if (
+        nl >= minSamplesLeaf &&
+        n - nl >= minSamplesLeaf &&
+        hl >= minHessianLeaf &&
+        H - hl >= minHessianLeaf
+      ) {
+        const gl = GL + Gm;
+        const gr = G - gl;
+        const score = (gl * gl) / (hl + l2) + (gr * gr) / (H - hl + l2);
+        if (score > best.gain) this.takeTiny(score, f, b, true, gl, hl, nl);
       }
     }
   }
@@ -993,9 +1082,20 @@ export class TreeGrower {
     const base = f * this.N;
     const missingLeft = this.splitMissingLeft[id] === 1;
     const setIndex = this.splitSet[id]!;
-    // Where each bin goes, as a 256-entry table: the partition then reads one byte per row.
+    // Where each bin goes, as a 256-entry table: the partition then reads one byte per row. Small
+    // nodes (most nodes of a deep tree) only fill the entries their rows use.
     const goLeft = this.goLeft;
-    if (setIndex >= 0) {
+    if (end - begin < 64) {
+      const threshold = this.splitBin[id]!;
+      const sets = this.splitSets;
+      const s = setIndex * SET_WORDS;
+      const missing = missingLeft ? 1 : 0;
+      for (let k = begin; k < end; k++) {
+        const b = bins[base + order[k]!]!;
+        if (setIndex >= 0) goLeft[b] = (sets[s + (b >>> 5)]! >>> (b & 31)) & 1;
+        else goLeft[b] = b === MISSING_BIN ? missing : b <= threshold ? 1 : 0;
+      }
+    } else if (setIndex >= 0) {
       const sets = this.splitSets;
       const s = setIndex * SET_WORDS;
       for (let b = 0; b < BIN_SLOTS; b++) goLeft[b] = (sets[s + (b >>> 5)]! >>> (b & 31)) & 1;
@@ -1011,10 +1111,14 @@ export class TreeGrower {
     let wr = 0;
     if (!this.pool) for (let k = begin; k < end; k++) side[k] = goLeft[bins[base + order[k]!]!]!;
     if (this.pool) {
+      // Branch-free: the side is data, so a mispredicted branch per row would cost more than two stores.
       for (let k = begin; k < end; k++) {
         const i = order[k]!;
-        if (goLeft[bins[base + i]!] === 1) order[wl++] = i;
-        else tmp[wr++] = i;
+        const left = goLeft[bins[base + i]!]!;
+        order[wl] = i;
+        tmp[wr] = i;
+        wl += left;
+        wr += 1 - left;
       }
     } else if (K === 1) {
       for (let k = begin; k < end; k++) {
@@ -1041,10 +1145,17 @@ export class TreeGrower {
         }
       }
     }
-    order.set(tmp.subarray(0, wr), wl);
+    // Copy the right side back; a loop for small nodes avoids a subarray object per split.
+    if (wr < 64) for (let r = 0; r < wr; r++) order[wl + r] = tmp[r]!;
+    else order.set(tmp.subarray(0, wr), wl);
     if (!this.pool) {
-      og.set(tmpG.subarray(0, wr * K), wl * K);
-      oh.set(tmpH.subarray(0, wr), wl);
+      if (wr < 64) {
+        for (let r = 0; r < wr * K; r++) og[wl * K + r] = tmpG[r]!;
+        for (let r = 0; r < wr; r++) oh[wl + r] = tmpH[r]!;
+      } else {
+        og.set(tmpG.subarray(0, wr * K), wl * K);
+        oh.set(tmpH.subarray(0, wr), wl);
+      }
     }
     const depth = this.nodeDepth[id]! + 1;
     const left = this.newNode(begin, wl, depth);

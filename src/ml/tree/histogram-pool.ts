@@ -1,13 +1,15 @@
 /**
  * Histogram buffers of a tree grower and the threads that fill them. With `threads` = 2, one
- * helper worker (histogram-worker.ts) takes the second half of the features of every large
- * histogram build and subtraction; the bins, row order, gradients, feature list and histograms
- * live in SharedArrayBuffers, so nothing is copied per node, and memory stays one copy of each.
- * Small builds stay on the calling thread, where waking the helper would cost more than it saves.
+ * helper worker (histogram-worker.ts) sums the second half of the rows of every large histogram
+ * build (and takes half the features of a subtraction); the bins, row order, gradients, feature
+ * list and histograms live in SharedArrayBuffers, so nothing is copied per node, and memory stays
+ * one copy of each. Small builds stay on the calling thread, where waking the helper would cost
+ * more than it saves.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { buildRowMajor, FEATURE_SPAN, subtractHistograms } from './histogram.js';
+import { MISSING_BIN } from './binning.js';
+import { buildRowMajor, FEATURE_SPAN, STRIDE, subtractHistograms } from './histogram.js';
 
 /** Indices into the shared Int32 control block. */
 export const CTRL = {
@@ -29,7 +31,7 @@ export const CTRL = {
 } as const;
 const CTRL_WORDS = 16;
 
-export const OP = { exit: 0, build: 1, subtract: 2 } as const;
+export const OP = { exit: 0, build: 1, subtract: 2, buildRows: 3 } as const;
 
 /** Spins (Atomics.load) before sleeping: a futex wake-up costs tens of microseconds, more under load. */
 export const SPINS = 20_000;
@@ -44,6 +46,8 @@ export interface HistogramWorkerData {
   readonly order: SharedArrayBuffer;
   readonly gh: SharedArrayBuffer;
   readonly features: SharedArrayBuffer;
+  /** The helper's own histogram, for the second half of the rows of a build. */
+  readonly partial: SharedArrayBuffer;
   readonly F: number;
   readonly port: MessagePort;
 }
@@ -72,6 +76,7 @@ export class HistogramPool {
   private readonly shared: boolean;
   private readonly nBins: Int32Array;
   private worker: Worker | null = null;
+  private partial: Float64Array | null = null;
   private port: MessagePort | null = null;
   private control: Int32Array | null = null;
   private seq = 0;
@@ -90,6 +95,7 @@ export class HistogramPool {
     this.features = shared ? new Int32Array(new SharedArrayBuffer(4 * F)) : new Int32Array(F);
     this.nBins = shared ? new Int32Array(new SharedArrayBuffer(4 * F)) : new Int32Array(F);
     this.nBins.set(nBins);
+    this.partial = float64s(F * FEATURE_SPAN, shared);
     if (!shared) return;
     const control = new SharedArrayBuffer(4 * CTRL_WORDS);
     this.control = new Int32Array(control);
@@ -102,6 +108,7 @@ export class HistogramPool {
       order: this.order.buffer as SharedArrayBuffer,
       gh: this.gh.buffer as SharedArrayBuffer,
       features: this.features.buffer as SharedArrayBuffer,
+      partial: this.partial!.buffer as SharedArrayBuffer,
       F,
       port: port2,
     };
@@ -157,28 +164,46 @@ export class HistogramPool {
     return this.slots[k]!;
   }
 
-  /** Histograms of rows order[begin..end) for the tree's features, into slot k. */
+  /**
+   * Histograms of rows order[begin..end) for the tree's features, into slot k. A large build is
+   * cut in two halves of the rows, the second summed into a separate histogram and then added:
+   * with a helper the halves run at once (each thread reads only its rows, and the loop is bound
+   * by memory); without one, the same sums in the same order keep the trees identical.
+   */
   build(k: number, begin: number, end: number): void {
     const nf = this.featureCount;
-    const threaded = this.control !== null && (end - begin) * nf >= PARALLEL_WORK;
-    const mid = threaded ? nf >> 1 : nf;
-    if (threaded) this.start(OP.build, k, -1, begin, end, mid, nf);
-    buildRowMajor(
-      this.slots[k]!,
-      this.rowBins,
-      this.F,
-      this.nBins,
-      this.order,
-      begin,
-      end,
-      this.gh,
-      this.unitHessian,
-      this.features,
-      this.identity,
-      0,
-      mid,
-    );
+    const halves = (end - begin) * nf >= PARALLEL_WORK;
+    const mid = halves ? (begin + end) >> 1 : end;
+    const run = (hist: Float64Array, from: number, to: number) =>
+      buildRowMajor(
+        hist,
+        this.rowBins,
+        this.F,
+        this.nBins,
+        this.order,
+        from,
+        to,
+        this.gh,
+        this.unitHessian,
+        this.features,
+        this.identity,
+        0,
+        nf,
+      );
+    const threaded = halves && this.control !== null;
+    if (threaded) this.start(OP.buildRows, k, -1, mid, end, 0, nf);
+    const hist = this.slots[k]!;
+    run(hist, begin, mid);
+    if (!halves) return;
+    const partial = this.partial!;
     if (threaded) this.finish();
+    else run(partial, mid, end);
+    for (let t = 0; t < nf; t++) {
+      const from = this.features[t]! * FEATURE_SPAN;
+      const to = from + this.nBins[this.features[t]!]! * STRIDE;
+      for (let o = from; o < to; o++) hist[o]! += partial[o]!;
+      for (let o = from + MISSING_BIN * STRIDE; o < from + FEATURE_SPAN; o++) hist[o]! += partial[o]!;
+    }
   }
 
   /** slot parent −= slot child. */

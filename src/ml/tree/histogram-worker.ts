@@ -16,6 +16,7 @@ const nBins = new Int32Array(data.nBins);
 const order = new Uint32Array(data.order);
 const gh = new Float64Array(data.gh);
 const features = new Int32Array(data.features);
+const partial = new Float64Array(data.partial);
 const port: MessagePort = data.port;
 const slots: Float64Array[] = [];
 
@@ -48,6 +49,22 @@ for (;;) {
   if (op === OP.build) {
     buildRowMajor(
       slot(ctrl[CTRL.slot]!),
+      rowBins,
+      data.F,
+      nBins,
+      order,
+      ctrl[CTRL.begin]!,
+      ctrl[CTRL.end]!,
+      gh,
+      ctrl[CTRL.unitHessian] === 1,
+      features,
+      ctrl[CTRL.identity] === 1,
+      tFrom,
+      tTo,
+    );
+  } else if (op === OP.buildRows) {
+    buildRowMajor(
+      partial,
       rowBins,
       data.F,
       nBins,

@@ -95,7 +95,7 @@ export function toRowMajor(bins: Uint8Array, rows: number, cols: number, shared 
 
 /**
  * The identity-feature loop: features tFrom..tTo−1 of each row are adjacent bytes, read through
- * one moving index, two features per step so that their independent updates overlap.
+ * one moving index, several features per step so that their independent updates overlap.
  * `hessianOffset` 1 reads the hessian at gh[2i + 1]; 0 means unit hessians, whose sum is the
  * count: the hessian slot is then left alone.
  */
@@ -144,17 +144,21 @@ function buildIdentity(
     let p = i * F + tFrom;
     const pEnd = i * F + tTo;
     let offset = tFrom * span;
-    for (; p + 1 < pEnd; p += 2, offset += 2 * span) {
+    for (; p + 2 < pEnd; p += 3, offset += 3 * span) {
       const o = offset + rowBins[p]! * STRIDE;
       const q = offset + span + rowBins[p + 1]! * STRIDE;
+      const r = offset + 2 * span + rowBins[p + 2]! * STRIDE;
       hist[o]! += g;
       hist[o + 1]! += h;
       hist[o + 2]! += 1;
       hist[q]! += g;
       hist[q + 1]! += h;
       hist[q + 2]! += 1;
+      hist[r]! += g;
+      hist[r + 1]! += h;
+      hist[r + 2]! += 1;
     }
-    if (p < pEnd) {
+    for (; p < pEnd; p++, offset += span) {
       const o = offset + rowBins[p]! * STRIDE;
       hist[o]! += g;
       hist[o + 1]! += h;
