@@ -4,8 +4,6 @@
  * RandomForest on the shared datasets and splits (figures from ../shared/data/README.md).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { fitForest, predictForest, resolveMaxFeatures } from '../../src/ml/forest.js';
@@ -13,38 +11,12 @@ import type { ForestModel } from '../../src/ml/forest.js';
 import { classificationReport, regressionReport } from '../../src/ml/metrics.js';
 import { createRng } from '../../src/ml/rng.js';
 import type { Matrix } from '../../src/ml/types.js';
+import { loadSharedOrSkip, rawSplit, type RawSplit } from '../support/data.js';
 
-const DATA = resolve('../shared/data');
-
-interface Split {
-  readonly Xtrain: Matrix;
-  readonly ytrain: Float64Array;
-  readonly Xtest: Matrix;
-  readonly ytest: Float64Array;
-}
-
-/** A shared dataset (numbers, `target` last) split by its split file; undefined when absent. */
-function loadSplit(t: TestContext, name: string): Split | undefined {
-  const csv = join(DATA, `${name}.csv`);
-  const splitFile = join(DATA, 'splits', `${name}.split.json`);
-  if (!existsSync(csv) || !existsSync(splitFile)) {
-    console.warn(`!!! ${name}.csv or its split is missing under ${DATA}: SKIPPED`);
-    t.skip(`SKIPPED: ${name} missing under ${DATA}`);
-    return undefined;
-  }
-  const lines = readFileSync(csv, 'utf8').trimEnd().split(/\r?\n/).slice(1);
-  const cells = lines.map((l) => l.split(',').map((c) => (c === '' ? NaN : Number(c))));
-  const F = cells[0]!.length - 1;
-  const split = JSON.parse(readFileSync(splitFile, 'utf8')) as { train: number[]; test: number[] };
-  const take = (rows: number[]): Matrix => {
-    const data = new Float64Array(rows.length * F);
-    rows.forEach((r, k) => {
-      for (let j = 0; j < F; j++) data[j * rows.length + k] = cells[r]![j]!;
-    });
-    return { data, rows: rows.length, cols: F };
-  };
-  const y = (rows: number[]) => Float64Array.from(rows, (r) => cells[r]![F]!);
-  return { Xtrain: take(split.train), ytrain: y(split.train), Xtest: take(split.test), ytest: y(split.test) };
+/** A shared dataset split by its split file; undefined (and skipped loudly) when absent. */
+function loadSplit(t: TestContext, name: string): RawSplit | undefined {
+  const d = loadSharedOrSkip(t, name);
+  return d ? rawSplit(d) : undefined;
 }
 
 const sameForest = (a: ForestModel, b: ForestModel) => {

@@ -5,45 +5,15 @@
 // targets are those of issue 4: 1 percentage point of accuracy, 0.01 of ROC AUC, 3% of RMSE.
 // digits (1.4 s) is the slowest case kept here; the bench averages over seeds.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fitMlpClassifier, fitMlpRegressor, predictMlp } from '../../src/ml/mlp.js';
 import { classificationReport, regressionReport } from '../../src/ml/metrics.js';
 import { fitPreprocessor, transform } from '../../src/ml/preprocess.js';
-import type { Matrix, NumericColumn } from '../../src/ml/types.js';
+import type { Matrix } from '../../src/ml/types.js';
+import { DATA, loadShared, type SharedDataset } from '../support/data.js';
 
-const DATA = resolve(process.cwd(), '../shared/data');
-
-interface Dataset {
-  readonly columns: NumericColumn[];
-  readonly target: Float64Array;
-  readonly train: Uint32Array;
-  readonly test: Uint32Array;
-}
-
-/** `<name>.csv` (numbers only, `target` last) and its split; null if absent. */
-function load(name: string): Dataset | null {
-  const csv = join(DATA, `${name}.csv`);
-  const splitFile = join(DATA, 'splits', `${name}.split.json`);
-  if (!existsSync(csv) || !existsSync(splitFile)) return null;
-  const lines = readFileSync(csv, 'utf8').trimEnd().split(/\r?\n/);
-  const header = lines[0]!.split(',');
-  assert.equal(header.at(-1), 'target');
-  const n = lines.length - 1;
-  const values = header.map(() => new Float64Array(n));
-  for (let i = 0; i < n; i++) lines[i + 1]!.split(',').forEach((cell, j) => (values[j]![i] = Number(cell)));
-  const split = JSON.parse(readFileSync(splitFile, 'utf8')) as { train: number[]; test: number[] };
-  return {
-    columns: header.slice(0, -1).map((h, j) => ({ name: h, kind: 'numeric', values: values[j]! })),
-    target: values.at(-1)!,
-    train: Uint32Array.from(split.train),
-    test: Uint32Array.from(split.test),
-  };
-}
-
-function loadOrSkip(t: TestContext, name: string): Dataset | null {
-  const d = load(name);
+function loadOrSkip(t: TestContext, name: string): SharedDataset | null {
+  const d = loadShared(name);
   if (!d) {
     console.warn(`!!! ${name} is missing under ${DATA}: its MLP parity test is SKIPPED`);
     t.skip(`SKIPPED: ${name}.csv or its split is missing under ${DATA}`);
@@ -52,7 +22,7 @@ function loadOrSkip(t: TestContext, name: string): Dataset | null {
 }
 
 /** Standardised on the training rows only, as StandardScaler in a scikit-learn Pipeline. */
-function prepare(d: Dataset): { Xtrain: Matrix; Xtest: Matrix } {
+function prepare(d: SharedDataset): { Xtrain: Matrix; Xtest: Matrix } {
   const pre = fitPreprocessor(d.columns, d.train);
   return { Xtrain: transform(pre, d.columns, d.train), Xtest: transform(pre, d.columns, d.test) };
 }

@@ -2,55 +2,21 @@
 // LogisticRegression(C=1, lbfgs) and StandardScaler + Ridge(alpha=1). Reference figures are from
 // /work/shared/data/README.md; each must be met to within 0.01.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fitLogisticDetailed, fitRidge, predictLinear, predictProba } from '../../src/ml/linear.js';
 import { classificationReport, regressionReport } from '../../src/ml/metrics.js';
 import { fitPreprocessor, transform } from '../../src/ml/preprocess.js';
-import type { Matrix, NumericColumn } from '../../src/ml/types.js';
-
-const DATA = resolve(process.cwd(), '../shared/data');
-
-interface Dataset {
-  readonly columns: NumericColumn[];
-  readonly target: Float64Array;
-  readonly train: Uint32Array;
-  readonly test: Uint32Array;
-}
-
-/** Reads `<name>.csv` (header row, numbers only, no quoting, `target` last) and its split; null if absent. */
-function load(name: string): Dataset | null {
-  const csv = resolve(DATA, `${name}.csv`);
-  const splitFile = resolve(DATA, 'splits', `${name}.split.json`);
-  if (!existsSync(csv) || !existsSync(splitFile)) return null;
-  const lines = readFileSync(csv, 'utf8').trimEnd().split(/\r?\n/);
-  const header = lines[0]!.split(',');
-  assert.equal(header.at(-1), 'target');
-  const n = lines.length - 1;
-  const values = header.map(() => new Float64Array(n));
-  for (let i = 0; i < n; i++) {
-    const cells = lines[i + 1]!.split(',');
-    assert.equal(cells.length, header.length, `row ${i} of ${name}.csv`);
-    cells.forEach((cell, j) => (values[j]![i] = cell === '' ? NaN : Number(cell)));
-  }
-  const split = JSON.parse(readFileSync(splitFile, 'utf8')) as { train: number[]; test: number[] };
-  return {
-    columns: header.slice(0, -1).map((h, j) => ({ name: h, kind: 'numeric', values: values[j]! })),
-    target: values.at(-1)!,
-    train: Uint32Array.from(split.train),
-    test: Uint32Array.from(split.test),
-  };
-}
+import type { Matrix } from '../../src/ml/types.js';
+import { DATA, loadShared, type SharedDataset } from '../support/data.js';
 
 /** Standardise on the training rows only, as StandardScaler in a scikit-learn Pipeline. */
-function prepare(d: Dataset): { Xtrain: Matrix; Xtest: Matrix } {
+function prepare(d: SharedDataset): { Xtrain: Matrix; Xtest: Matrix } {
   const pre = fitPreprocessor(d.columns, d.train);
   return { Xtrain: transform(pre, d.columns, d.train), Xtest: transform(pre, d.columns, d.test) };
 }
 
-function loadOrSkip(t: TestContext, name: string): Dataset | null {
-  const d = load(name);
+function loadOrSkip(t: TestContext, name: string): SharedDataset | null {
+  const d = loadShared(name);
   if (!d) t.skip(`SKIPPED: ${name}.csv or its split is missing under ${DATA}`);
   return d;
 }
