@@ -1,4 +1,8 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { migration as m0004 } from './migrations/0004-datasets.js';
+import { migration as m0005 } from './migrations/0005-connections.js';
+import { migration as m0006 } from './migrations/0006-recipes.js';
+import { migration as m0007 } from './migrations/0007-decisions.js';
 
 /**
  * One set of migrations for both dialects, written with Kysely's schema builder so that the
@@ -225,6 +229,11 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Later migrations live one file each under migrations/, owned by the module whose tables they add.
+  '0004_datasets': m0004,
+  '0005_connections': m0005,
+  '0006_recipes': m0006,
+  '0007_decisions': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {

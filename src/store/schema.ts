@@ -1,10 +1,14 @@
+import type { ConnectionTables } from './tables/connections.js';
+import type { DataTables } from './tables/datasets.js';
+import type { DecisionTables } from './tables/decisions.js';
+import type { RecipeTables } from './tables/recipes.js';
 import type { ColumnType } from 'kysely';
 
 /**
  * The tables of the metadata store, as Kysely sees them. Ids are random strings (never sequential);
  * times are ISO-8601 UTC strings (sortable as text in both dialects); JSON is stored as text.
  */
-export interface Database {
+export interface Database extends DataTables, ConnectionTables, RecipeTables, DecisionTables {
   projects: ProjectTable;
   users: UserTable;
   api_keys: ApiKeyTable;
