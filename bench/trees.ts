@@ -9,7 +9,7 @@
 //   node dist/bench/trees.js --only iris,diabetes               (a subset)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CsvSchemaSniffer } from '../src/data/csv.js';
@@ -147,8 +147,18 @@ function mass(model: string, name: string, reps: number): Result {
   return JSON.parse(out.trim().split('\n').pop()!) as Result;
 }
 
+/**
+ * OpenMP's default wait policy spins at every barrier; on a machine shared with other work its
+ * threads then spin against descheduled peers and HistGradientBoosting runs 10–100× slower (0.1 s
+ * becomes 17–50 s on breast_cancer at a load of 13 on 2 cores). PASSIVE (threads sleep at
+ * barriers) costs little on a quiet machine and keeps the peer's figures meaningful under load.
+ * Set OMP_WAIT_POLICY in the environment to override.
+ */
+const PEER_ENV = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+
 function peer(model: string, name: string, reps: number): Result {
   const out = execFileSync(PYTHON, ['bench/peers_trees.py', DATA, name, model, String(reps)], {
+    env: PEER_ENV,
     encoding: 'utf8',
     maxBuffer: 1 << 24,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -199,6 +209,7 @@ async function main(): Promise<void> {
   const peers = ensurePeers();
   if (!peers) console.error('!!! scikit-learn / XGBoost are not available: only Mass figures are written');
   const rows: Row[] = [];
+  const loadStart = loadavg()[0]!;
   let sklearnVersion = 'not available';
   let xgboostVersion = 'not available';
   for (const name of names) {
@@ -262,6 +273,7 @@ async function main(): Promise<void> {
   const lines = [
     `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; scikit-learn ${sklearnVersion}, XGBoost ${xgboostVersion} (Debian).`,
     'Command: `npx tsc -p tsconfig.json && node dist/bench/trees.js`. Each fit in its own process, one at a time.',
+    `Load average (1 min) ${loadStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end on ${cpus().length} cores: other work shared the machine, so compare the two sides of one row, not rows across runs. The peers run with OMP_WAIT_POLICY=${PEER_ENV.OMP_WAIT_POLICY} (with OpenMP's default spinning they slow down 10–100× on a loaded machine).`,
     'Fit time: median of 3 fits (1 for the random forests on the 200k sets), preprocessing included; metrics on the fixed test split.',
     "Mass defaults are scikit-learn's: boosting stops early on 10% of the rows above 10,000 rows (as HistGradientBoosting); XGBoost runs 100 rounds.",
     'Peak: VmHWM of the fitting process in MB, counted from after the data was loaded and garbage collected (the counter is reset through /proc/self/clear_refs), and in brackets its growth over the loaded data (VmRSS before the first fit).',

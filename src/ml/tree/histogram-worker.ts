@@ -5,7 +5,7 @@
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { buildRowMajor, subtractHistograms } from './histogram.js';
+import { buildRowMajor, gatherRows, subtractHistograms } from './histogram.js';
 import { CTRL, OP, SPINS } from './histogram-pool.js';
 import type { HistogramWorkerData, SlotMessage } from './histogram-pool.js';
 
@@ -17,6 +17,11 @@ const order = new Uint32Array(data.order);
 const gh = new Float64Array(data.gh);
 const features = new Int32Array(data.features);
 const partial = new Float64Array(data.partial);
+const source = new Uint32Array(data.source);
+const rowOrder = new Uint32Array(data.rowOrder);
+const ghRow = new Float64Array(data.ghRow);
+const work32 = new Uint32Array(data.rowBins);
+const sourceBytes = new Uint8Array(data.source);
 const port: MessagePort = data.port;
 const slots: Float64Array[] = [];
 
@@ -63,15 +68,30 @@ for (;;) {
       tTo,
     );
   } else if (op === OP.buildRows) {
+    // Rows gathered into node order first, or read in place (see HistogramPool.build).
+    const gathered = ctrl[CTRL.gathered] === 1;
+    if (gathered) {
+      gatherRows(
+        rowOrder,
+        source,
+        ghRow,
+        work32,
+        gh,
+        data.F >> 2,
+        ctrl[CTRL.unitHessian] === 1,
+        ctrl[CTRL.begin]!,
+        ctrl[CTRL.end]!,
+      );
+    }
     buildRowMajor(
       partial,
-      rowBins,
+      gathered ? rowBins : sourceBytes,
       data.F,
       nBins,
-      order,
+      gathered ? order : rowOrder,
       ctrl[CTRL.begin]!,
       ctrl[CTRL.end]!,
-      gh,
+      gathered ? gh : ghRow,
       ctrl[CTRL.unitHessian] === 1,
       features,
       ctrl[CTRL.identity] === 1,

@@ -65,6 +65,35 @@ export function buildRowMajor(
   }
 }
 
+/**
+ * Copies the bins (W words per row) and gradients of rows order[begin..end) from `source` and
+ * `ghRow` (indexed by row) to positions begin..end of `work` and `gh`, for a sequential build.
+ * With unit hessians only the gradients are copied.
+ */
+export function gatherRows(
+  order: Uint32Array,
+  source: Uint32Array,
+  ghRow: Float64Array,
+  work: Uint32Array,
+  gh: Float64Array,
+  W: number,
+  unitHessian: boolean,
+  begin: number,
+  end: number,
+): void {
+  for (let k = begin; k < end; k++) {
+    const i = order[k]!;
+    for (let from = i * W, to = k * W, stop = from + W; from < stop; from += 4, to += 4) {
+      work[to] = source[from]!;
+      work[to + 1] = source[from + 1]!;
+      work[to + 2] = source[from + 2]!;
+      work[to + 3] = source[from + 3]!;
+    }
+    gh[2 * k] = ghRow[2 * i]!;
+    if (!unitHessian) gh[2 * k + 1] = ghRow[2 * i + 1]!;
+  }
+}
+
 /** parent −= child over the used slots of features[tFrom..tTo) (the histogram subtraction trick). */
 export function subtractHistograms(
   parent: Float64Array,
