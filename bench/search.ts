@@ -4,8 +4,10 @@
 // all of them and scored on the test rows. Writes a section of bench/RESULTS.md.
 //
 //   npm run build && node dist/bench/search.js [--datasets digits,breast_cancer] [--seeds 5] [--trials 12]
+//   node dist/bench/search.js --compare-workers 2 [--datasets digits] [--seeds 2] [--trials 8]
+//     (in-process against the fold pool: identical results, and the speed-up)
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CsvSchemaSniffer } from '../src/data/csv.js';
@@ -17,7 +19,8 @@ import type { Column, Matrix } from '../src/ml/types.js';
 import { autoSpace } from '../src/training/automl.js';
 import { metricValue, type SearchMetric } from '../src/training/evaluate.js';
 import { resolveParams } from '../src/training/params.js';
-import { fitPredict, runSearch, type SearchData } from '../src/training/search.js';
+import { searchWorkers } from '../src/training/parallel.js';
+import { fitPredict, runSearch, type SearchData, type SearchOutcome } from '../src/training/search.js';
 import type { TaskKind, Trainer } from '../src/training/trainer.js';
 import { TRAINERS } from '../src/training/trainers/index.js';
 import { replaceSection } from './results.js';
@@ -116,7 +119,86 @@ function arg(name: string): string | undefined {
   return k > 0 ? process.argv[k + 1] : undefined;
 }
 
+/** The search's result without its timings: what must not change with the number of workers. */
+function outcomeKey(out: SearchOutcome): string {
+  return JSON.stringify({
+    trials: out.trials.map((t) => [t.params, t.score, t.std, t.resource, t.status]),
+    best: out.bestTrial,
+    score: out.bestScore,
+  });
+}
+
+/**
+ * `--compare-workers`: every strategy and seed searched in-process and with the fold pool; the
+ * results must be identical, and the section reports the time of each.
+ */
+async function compareWorkers(
+  names: string[],
+  seeds: number,
+  trials: number,
+  workers: number,
+  strategies: StrategyName[],
+): Promise<void> {
+  const lines: string[] = [];
+  for (const name of names) {
+    const set = await loadSet(name);
+    const trainer = pickTrainer(set.task);
+    const space = spaceFor(trainer);
+    const { train } = set.matrices(trainer);
+    const metric: SearchMetric = set.task === 'regression' ? 'r2' : 'log_loss';
+    const base = resolveParams(trainer, {});
+    for (const strategy of strategies) {
+      const time = [0, 0];
+      let identical = 0;
+      for (let seed = 0; seed < seeds; seed++) {
+        const spec = { strategy, space, budget: { trials }, folds: 5, metric };
+        // In-process first on even seeds, the pool first on odd ones: warm-up costs fall on both.
+        const order = seed % 2 === 0 ? [0, 1] : [1, 0];
+        const outs: SearchOutcome[] = [];
+        for (const k of order) {
+          const t0 = performance.now();
+          outs[k] = runSearch(trainer, base, train, spec, seed, { workers: k === 0 ? 1 : workers });
+          time[k]! += (performance.now() - t0) / 1000;
+        }
+        if (outcomeKey(outs[0]!) === outcomeKey(outs[1]!)) identical++;
+        console.error(
+          `${name} ${strategy} seed ${seed}: ${outcomeKey(outs[0]!) === outcomeKey(outs[1]!) ? 'identical' : 'DIFFERENT'}`,
+        );
+      }
+      lines.push(
+        `| ${name} | ${trainer.name} | ${strategy} | ${identical}/${seeds} | ${time[0]!.toFixed(1)} s | ${time[1]!.toFixed(1)} s | ${(time[0]! / time[1]!).toFixed(2)}× |`,
+      );
+      console.error(lines.at(-1));
+    }
+  }
+  const load = loadavg()
+    .map((x) => x.toFixed(1))
+    .join(', ');
+  const body = [
+    `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}; Node ${process.version}; load average at the end ${load}. Command: \`node dist/bench/search.js --compare-workers ${workers} --datasets ${names.join(',')} --seeds ${seeds} --trials ${trials} --strategies ${strategies.join(',')}\`.`,
+    '',
+    `Each search (${trials} trials, 5-fold cross-validation) run in-process and with ${workers} worker threads scoring the folds of each trial (src/training/parallel.ts); "identical" counts the seeds whose trials, scores and pick are the same in both. Times are the sum over the seeds (in-process first on even seeds, the pool first on odd ones); each search starts its own workers, start-up included. With 5 folds on 2 workers a trial takes 3 rounds of fits instead of 5: at best 5/3 ≈ 1.67× on an idle 2-core machine, and about 1× when other work keeps the cores busy (see the load average).`,
+    '',
+    '| dataset | algorithm | strategy | identical | in-process | worker threads | speed-up |',
+    '|---|---|---|---|---|---|---|',
+    ...lines,
+  ].join('\n');
+  replaceSection('bench/RESULTS.md', 'Hyperparameter search: folds in worker threads', body);
+  console.log(body);
+}
+
 async function main(): Promise<void> {
+  const compare = arg('compare-workers');
+  if (compare !== undefined) {
+    await compareWorkers(
+      (arg('datasets') ?? 'digits').split(','),
+      Number(arg('seeds') ?? 2),
+      Number(arg('trials') ?? 8),
+      Number(compare) || searchWorkers(),
+      (arg('strategies') ?? 'random,halving,tpe').split(',') as StrategyName[],
+    );
+    return;
+  }
   const names = (arg('datasets') ?? 'digits,breast_cancer,diabetes').split(',');
   const seeds = Number(arg('seeds') ?? 5);
   const trials = Number(arg('trials') ?? 12);

@@ -21,6 +21,7 @@ import {
   SEARCH_METRICS,
   type SearchMetric,
 } from './evaluate.js';
+import { createFoldPool, poolPays, searchWorkers } from './parallel.js';
 import { resolveParams } from './params.js';
 import type { Params, ParamSpec, TaskKind, Trainer } from './trainer.js';
 
@@ -179,6 +180,32 @@ export interface SearchData {
   readonly classes: number;
 }
 
+/** Runs the folds of one trial elsewhere (the worker-thread pool of parallel.ts). */
+export interface FoldRunner {
+  /** Whether this trainer's trials may run in the pool (registered, and not threaded itself). */
+  accepts(trainer: Trainer, fitRows: number): boolean;
+  /** Every task's result, in the order given; blocks until all are done. */
+  runFolds(tasks: readonly FoldTask[]): FoldResult[];
+}
+
+/** One fold of one trial, as a small message: the data is already in the worker. */
+export interface FoldTask {
+  readonly trainer: string;
+  readonly params: Params;
+  readonly metric: SearchMetric;
+  readonly fold: number;
+  readonly resource: number;
+  /** Milliseconds left before the deadline when sent (Infinity: none). */
+  readonly left: number;
+}
+
+export interface FoldResult {
+  readonly status: TrialStatus;
+  readonly value: number;
+  readonly fitSeconds: number;
+  readonly error?: string;
+}
+
 /** How a trial went. */
 export type TrialStatus = 'ok' | 'failed' | 'stopped';
 
@@ -196,7 +223,7 @@ export interface Evaluation {
 }
 
 /** Thrown from a trainer's progress callback to stop a fit at a deadline. */
-class TrialStopped extends Error {
+export class TrialStopped extends Error {
   override readonly name = 'TrialStopped';
 }
 
@@ -214,12 +241,15 @@ export class Evaluator {
     { Xfit: Matrix; yFit: Int32Array | Float64Array; Xval: Matrix; yVal: Int32Array | Float64Array }
   >();
   private readonly cacheable: boolean;
+  private poolFailed = false;
 
   constructor(
     readonly data: SearchData,
     k: number,
     readonly seed: number,
     private readonly now: () => number = () => performance.now(),
+    /** Worker threads to run the folds of a trial in (see parallel.ts); in-process without. */
+    readonly pool?: FoldRunner,
   ) {
     const n = data.X.rows;
     const stratify = data.y instanceof Int32Array ? data.y : undefined;
@@ -256,27 +286,39 @@ export class Evaluator {
     const started = this.now();
     const values: number[] = [];
     let fitSeconds = 0;
-    try {
-      this.folds.forEach((_, f) => {
-        const fold = this.foldData(f, resource);
-        const t0 = this.now();
-        const predicted = fitPredict(
-          trainer,
-          params,
-          fold.Xfit,
-          fold.yFit,
-          this.data,
-          this.seed,
-          fold.Xval,
-          () => {
-            if (this.now() > deadline) throw new TrialStopped('the time budget ran out');
-          },
+    const pool = !this.poolFailed && this.pool?.accepts(trainer, this.fitRows) ? this.pool : undefined;
+    let results: FoldResult[] | undefined;
+    if (pool) {
+      // The folds run in the pool's worker threads; the same seeded fits, so the same scores.
+      const left = deadline === Infinity ? Infinity : deadline - this.now();
+      try {
+        results = pool.runFolds(
+          this.folds.map((_, fold) => ({ trainer: trainer.name, params, metric, fold, resource, left })),
         );
-        fitSeconds = Math.max(fitSeconds, (this.now() - t0) / 1000);
-        values.push(metricValue(metric, fold.yVal, predicted, this.data.classes));
-        if (this.now() > deadline && f < this.folds.length - 1)
-          throw new TrialStopped('the time budget ran out');
-      });
+      } catch {
+        // The workers could not start: in-process from now on.
+        this.poolFailed = true;
+      }
+    }
+    try {
+      if (results) {
+        for (const r of results) {
+          if (r.status !== 'ok') {
+            if (r.status === 'stopped') throw new TrialStopped(r.error ?? 'the time budget ran out');
+            throw new Error(r.error ?? 'the fit failed');
+          }
+          fitSeconds = Math.max(fitSeconds, r.fitSeconds);
+          values.push(r.value);
+        }
+      } else {
+        for (let f = 0; f < this.folds.length; f++) {
+          const r = this.evaluateFold(trainer, params, metric, f, resource, deadline);
+          fitSeconds = Math.max(fitSeconds, r.fitSeconds);
+          values.push(r.value);
+          if (this.now() > deadline && f < this.folds.length - 1)
+            throw new TrialStopped('the time budget ran out');
+        }
+      }
     } catch (error) {
       const stopped = error instanceof TrialStopped;
       return {
@@ -298,6 +340,38 @@ export class Evaluator {
       fitSeconds,
       status: defined.length > 0 ? 'ok' : 'failed',
       ...(defined.length > 0 ? {} : { error: `${metric} is undefined on every fold` }),
+    };
+  }
+
+  /**
+   * The metric of one fold (fit on its training rows, scored on its test rows) and the fit's
+   * seconds. Throws `TrialStopped` past the deadline, or the trainer's error.
+   */
+  evaluateFold(
+    trainer: Trainer,
+    params: Params,
+    metric: SearchMetric,
+    f: number,
+    resource = 1,
+    deadline = Infinity,
+  ): { value: number; fitSeconds: number } {
+    const fold = this.foldData(f, resource);
+    const t0 = this.now();
+    const predicted = fitPredict(
+      trainer,
+      params,
+      fold.Xfit,
+      fold.yFit,
+      this.data,
+      this.seed,
+      fold.Xval,
+      () => {
+        if (this.now() > deadline) throw new TrialStopped('the time budget ran out');
+      },
+    );
+    return {
+      value: metricValue(metric, fold.yVal, predicted, this.data.classes),
+      fitSeconds: (this.now() - t0) / 1000,
     };
   }
 
@@ -406,6 +480,12 @@ export interface SearchHooks {
     planned: number | undefined,
   ) => void;
   readonly now?: () => number;
+  /**
+   * Worker threads scoring the folds of each trial (parallel.ts); default `searchWorkers()` (the
+   * cores, at most 2), used when the data is large enough to pay and the trainer is not threaded
+   * itself. 1: in-process. Given explicitly, the pool is used however small the data.
+   */
+  readonly workers?: number;
 }
 
 /**
@@ -422,12 +502,43 @@ export function runSearch(
   hooks: SearchHooks = {},
 ): SearchOutcome {
   const now = hooks.now ?? (() => performance.now());
+  const workers = hooks.workers ?? searchWorkers();
+  // The smallest fold's training rows (k ≥ 2; no pool for one validation split).
+  const fitRows = data.X.rows - Math.ceil(data.X.rows / Math.max(1, spec.folds));
+  const pool = poolPays(trainer, data, spec.folds, workers, fitRows, hooks.workers !== undefined)
+    ? createFoldPool(data, spec.folds, seed, workers)
+    : undefined;
+  try {
+    return searchWith(
+      trainer,
+      base,
+      data,
+      spec,
+      seed,
+      hooks,
+      now,
+      new Evaluator(data, spec.folds, seed, now, pool),
+    );
+  } finally {
+    pool?.close();
+  }
+}
+
+function searchWith(
+  trainer: Trainer,
+  base: Params,
+  data: SearchData,
+  spec: SearchSpec,
+  seed: number,
+  hooks: SearchHooks,
+  now: () => number,
+  evaluator: Evaluator,
+): SearchOutcome {
   const started = now();
   const deadline = spec.budget.seconds !== undefined ? started + spec.budget.seconds * 1000 : Infinity;
   const trials =
     spec.budget.trials ??
     (spec.budget.seconds !== undefined ? MAX_TRIALS : spec.strategy === 'grid' ? MAX_TRIALS : DEFAULT_TRIALS);
-  const evaluator = new Evaluator(data, spec.folds, seed, now);
   const minRows = Math.max(50, 10 * data.classes);
   const strategy = createStrategy(spec.strategy, spec.space, {
     seed,
