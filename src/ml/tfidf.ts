@@ -28,7 +28,22 @@ export interface TfidfOptions {
   readonly maxDf?: number;
   /** Keep at most this many terms, the most frequent over the corpus (ties by term). Default: all. */
   readonly maxFeatures?: number;
+  /**
+   * Longest n-gram of consecutive tokens: 1 (words, the default) or 2 (words and pairs of words,
+   * scikit-learn's `ngram_range=(1, 2)`; a pair is written `"w1 w2"`).
+   */
+  readonly ngrams?: 1 | 2;
+  /** Replace a count tf by 1 + ln(tf) (scikit-learn's `sublinear_tf`). Default false. */
+  readonly sublinearTf?: boolean;
+  /**
+   * 'tfidf' (default): tf·idf, each row scaled to unit L2 norm. 'counts': the raw term counts
+   * (scikit-learn's `CountVectorizer`), for multinomial naive Bayes; idf and norm are not applied.
+   */
+  readonly output?: TextOutput;
 }
+
+export const TEXT_OUTPUTS = ['tfidf', 'counts'] as const;
+export type TextOutput = (typeof TEXT_OUTPUTS)[number];
 
 export interface TfidfModel {
   readonly kind: 'tfidf';
@@ -36,6 +51,21 @@ export interface TfidfModel {
   readonly vocabulary: readonly string[];
   /** idf of each term, in the same order. */
   readonly idf: Float64Array;
+  /** Longest n-gram (absent: 1). */
+  readonly ngrams?: 1 | 2;
+  /** tf → 1 + ln(tf) (absent: false). */
+  readonly sublinearTf?: boolean;
+  /** absent: 'tfidf'. */
+  readonly output?: TextOutput;
+}
+
+/** The terms of a document: its tokens, then (ngrams 2) each pair of consecutive tokens joined by a space. */
+export function terms(text: string, ngrams: 1 | 2 = 1): string[] {
+  const tokens = tokenize(text);
+  if (ngrams === 1) return tokens;
+  const out = tokens.slice();
+  for (let k = 0; k + 1 < tokens.length; k++) out.push(`${tokens[k]} ${tokens[k + 1]}`);
+  return out;
 }
 
 /** Sparse rows (compressed sparse row): row i's columns are indices[indptr[i] .. indptr[i+1]), ascending. */
@@ -65,12 +95,16 @@ export function fitTfidf(documents: readonly string[], options: TfidfOptions = {
     !(Number.isInteger(options.maxFeatures) && options.maxFeatures >= 1)
   )
     throw new RangeError(`maxFeatures must be an integer ≥ 1, got ${options.maxFeatures}`);
+  const ngrams = options.ngrams ?? 1;
+  if (ngrams !== 1 && ngrams !== 2) throw new RangeError(`ngrams must be 1 or 2, got ${String(ngrams)}`);
+  const output = options.output ?? 'tfidf';
+  if (!TEXT_OUTPUTS.includes(output)) throw new RangeError(`output must be tfidf or counts, got ${output}`);
 
   const df = new Map<string, number>();
   const total = new Map<string, number>();
   for (const doc of documents) {
     const seen = new Set<string>();
-    for (const t of tokenize(doc)) {
+    for (const t of terms(doc, ngrams)) {
       total.set(t, (total.get(t) ?? 0) + 1);
       if (!seen.has(t)) {
         seen.add(t);
@@ -78,21 +112,26 @@ export function fitTfidf(documents: readonly string[], options: TfidfOptions = {
       }
     }
   }
-  let terms = [...df.keys()].filter((t) => {
+  let kept = [...df.keys()].filter((t) => {
     const d = df.get(t)!;
     return d >= minDf && d <= maxDf;
   });
-  if (options.maxFeatures !== undefined && terms.length > options.maxFeatures) {
-    terms = terms
-      .sort((a, b) => total.get(b)! - total.get(a)! || compare(a, b))
-      .slice(0, options.maxFeatures);
+  if (options.maxFeatures !== undefined && kept.length > options.maxFeatures) {
+    kept = kept.sort((a, b) => total.get(b)! - total.get(a)! || compare(a, b)).slice(0, options.maxFeatures);
   }
-  if (terms.length === 0) {
+  if (kept.length === 0) {
     throw new RangeError('empty vocabulary: no term is left after min/max document frequency (or no words)');
   }
-  terms.sort(compare);
-  const idf = Float64Array.from(terms, (t) => Math.log((1 + n) / (1 + df.get(t)!)) + 1);
-  return { kind: 'tfidf', vocabulary: terms, idf };
+  kept.sort(compare);
+  const idf = Float64Array.from(kept, (t) => Math.log((1 + n) / (1 + df.get(t)!)) + 1);
+  return {
+    kind: 'tfidf',
+    vocabulary: kept,
+    idf,
+    ...(ngrams !== 1 ? { ngrams } : {}),
+    ...(options.sublinearTf ? { sublinearTf: true } : {}),
+    ...(output !== 'tfidf' ? { output } : {}),
+  };
 }
 
 function compare(a: string, b: string): number {
@@ -100,24 +139,35 @@ function compare(a: string, b: string): number {
 }
 
 /**
- * TF-IDF rows of the documents: count(t, d)·idf(t), each row divided by its L2 norm (a document
- * without known terms stays a zero row). Unknown terms are ignored.
+ * TF-IDF rows of the documents: tf(t, d)·idf(t), each row divided by its L2 norm (a document
+ * without known terms stays a zero row), tf the count or 1 + ln(count) (sublinear). With output
+ * 'counts', the raw counts. Unknown terms are ignored; a missing document (null) is empty.
  */
-export function transformTfidf(model: TfidfModel, documents: readonly string[]): SparseRows {
+export function transformTfidf(model: TfidfModel, documents: readonly (string | null)[]): SparseRows {
+  const counts = model.output === 'counts';
   const index = new Map(model.vocabulary.map((t, j) => [t, j]));
   const indptr = new Uint32Array(documents.length + 1);
   const indices: number[] = [];
   const values: number[] = [];
   for (let i = 0; i < documents.length; i++) {
-    const counts = new Map<number, number>();
-    for (const t of tokenize(documents[i]!)) {
+    const tf = new Map<number, number>();
+    for (const t of terms(documents[i] ?? '', model.ngrams ?? 1)) {
       const j = index.get(t);
-      if (j !== undefined) counts.set(j, (counts.get(j) ?? 0) + 1);
+      if (j !== undefined) tf.set(j, (tf.get(j) ?? 0) + 1);
     }
-    const cols = [...counts.keys()].sort((a, b) => a - b);
+    const cols = [...tf.keys()].sort((a, b) => a - b);
+    if (counts) {
+      for (const j of cols) {
+        indices.push(j);
+        values.push(tf.get(j)!);
+      }
+      indptr[i + 1] = indices.length;
+      continue;
+    }
     let norm = 0;
     const row = cols.map((j) => {
-      const v = counts.get(j)! * model.idf[j]!;
+      const c = tf.get(j)!;
+      const v = (model.sublinearTf ? 1 + Math.log(c) : c) * model.idf[j]!;
       norm += v * v;
       return v;
     });

@@ -10,8 +10,9 @@ import type {
   NumericStep,
   Preprocessor,
 } from '../ml/types.js';
-import { categoricalWidth } from '../ml/preprocess.js';
+import { categoricalWidth, type TextStep } from '../ml/preprocess.js';
 import { GraphBuilder, ML_DOMAIN, attr } from './graph.js';
+import { MS_DOMAIN, writeTfidf } from './heads/tfidf.js';
 import { DataType, encodeModel } from './proto.js';
 import type { TensorInit, ValueInfoInit } from './proto.js';
 
@@ -27,6 +28,13 @@ export const BATCH_DIM = 'N';
 /** Metadata keys the exporter writes itself; `spec.metadata` may not use them. */
 export const INPUTS_KEY = 'mass.inputs';
 export const OUTPUTS_KEY = 'mass.outputs';
+/**
+ * Written when the graph needs more than standard ONNX: a JSON `{runtime, operators}`. Text
+ * columns need ONNX Runtime's contrib operator com.microsoft.Tokenizer.
+ */
+export const REQUIRES_KEY = 'mass.requires';
+/** The `mass.requires` value of a pipeline with text columns. */
+export const TEXT_REQUIRES = { runtime: 'onnxruntime', operators: [`${MS_DOMAIN}.Tokenizer`] } as const;
 
 export interface LinearPipelineSpec {
   readonly preprocessor: Preprocessor;
@@ -45,7 +53,7 @@ export interface LinearPipelineSpec {
 /** One graph input per source column, as recorded in the `mass.inputs` metadata. */
 export interface PipelineInput {
   readonly name: string;
-  readonly type: 'numeric' | 'categorical';
+  readonly type: 'numeric' | 'categorical' | 'text';
 }
 
 /** A graph output, as recorded in the `mass.outputs` metadata. */
@@ -83,6 +91,11 @@ export type ModelHead =
 
 export interface PipelineSpec extends Omit<LinearPipelineSpec, 'model'> {
   readonly head: ModelHead;
+  /**
+   * Text columns: string [N,1] inputs after the categorical ones, their TF-IDF (or count) blocks
+   * after the preprocessor's features, in this order (as `transformFeatures`).
+   */
+  readonly text?: readonly TextStep[];
 }
 
 /** Serialises a linear pipeline (preprocessing + linear or logistic regression). */
@@ -94,16 +107,20 @@ export function exportLinearPipeline(spec: LinearPipelineSpec): Uint8Array {
 /** Serialises preprocessing + any model head to an ONNX ModelProto (IR 8, opset 17, ai.onnx.ml 3). */
 export function exportPipeline(spec: PipelineSpec): Uint8Array {
   const pre = spec.preprocessor;
-  const f = featureWidth(pre);
-  const inputs = graphInputs(pre);
+  const text = spec.text ?? [];
+  const f = featureWidth(pre) + text.reduce((sum, s) => sum + s.model.vocabulary.length, 0);
+  const inputs = [
+    ...graphInputs(pre),
+    ...text.map((s): ValueInfoInit => ({ name: s.name, type: 'string', shape: [BATCH_DIM, 1] })),
+  ];
   if (inputs.length === 0) throw new RangeError('the preprocessor has no columns: nothing to feed the graph');
-  for (const key of [INPUTS_KEY, OUTPUTS_KEY]) {
+  for (const key of [INPUTS_KEY, OUTPUTS_KEY, REQUIRES_KEY]) {
     if (Object.hasOwn(spec.metadata, key))
       throw new RangeError(`metadata key ${key} is written by the exporter`);
   }
 
   const g = new GraphBuilder();
-  const X = features(g, pre, inputs);
+  const X = features(g, pre, inputs, text);
   const h = spec.head;
   let head: Head;
   if (h.kind === 'regression') {
@@ -128,12 +145,14 @@ export function exportPipeline(spec: PipelineSpec): Uint8Array {
   const described: PipelineInput[] = [
     ...pre.numeric.map((s) => ({ name: s.name, type: 'numeric' as const })),
     ...pre.categorical.map((s) => ({ name: s.name, type: 'categorical' as const })),
+    ...text.map((s) => ({ name: s.name, type: 'text' as const })),
   ];
   return encodeModel({
     irVersion: IR_VERSION,
     opsetImports: [
       { domain: '', version: OPSET_VERSION },
       { domain: ML_DOMAIN, version: ML_OPSET_VERSION },
+      ...(text.length > 0 ? [{ domain: MS_DOMAIN, version: 1 }] : []),
     ],
     producerName: PRODUCER_NAME,
     producerVersion: spec.producerVersion ?? PRODUCER_VERSION,
@@ -151,6 +170,7 @@ export function exportPipeline(spec: PipelineSpec): Uint8Array {
       ...Object.entries(spec.metadata),
       [INPUTS_KEY, JSON.stringify(described)],
       [OUTPUTS_KEY, JSON.stringify(head.described)],
+      ...(text.length > 0 ? [[REQUIRES_KEY, JSON.stringify(TEXT_REQUIRES)] as [string, string]] : []),
     ],
   });
 }
@@ -173,7 +193,12 @@ function featureWidth(pre: Preprocessor): number {
  * inputs runs in double precision, as `ml/` does, so probabilities match to float32 rounding
  * and the arg-max (the label) matches exactly.
  */
-function features(g: GraphBuilder, pre: Preprocessor, inputs: readonly ValueInfoInit[]): string {
+function features(
+  g: GraphBuilder,
+  pre: Preprocessor,
+  inputs: readonly ValueInfoInit[],
+  text: readonly TextStep[],
+): string {
   const blocks: string[] = [];
   if (pre.numeric.length > 0) blocks.push(numericBlock(g, pre.numeric));
   // Consecutive steps of one encoding share a block, so a one-hot-only pipeline keeps its one block.
@@ -186,13 +211,15 @@ function features(g: GraphBuilder, pre: Preprocessor, inputs: readonly ValueInfo
     blocks.push(ordinal ? ordinalBlock(g, run) : categoricalBlock(g, run));
     start = end;
   }
+  for (const step of text) blocks.push(writeTfidf(g, step.name, step.model));
   if (blocks.length === 0) return emptyFeatures(g, inputs[0]!.name);
   return blocks.length === 1 ? blocks[0]! : g.op('Concat', blocks, { attributes: [attr.int('axis', 1)] });
 }
 
 /**
- * ((isnan(x) ? fill : x) - center) / scale over all numeric columns at once. 'raw' steps (fill NaN,
- * center 0, scale 1) are the identity on every value, NaN included, so they only need the Cast.
+ * ((isnan(x) || isinf(x) ? fill : x) - center) / scale over all numeric columns at once. 'raw'
+ * steps (fill NaN, center 0, scale 1) are the identity on every value, NaN and ±Infinity
+ * included (as `transform` keeps them), so they only need the Cast.
  */
 function numericBlock(g: GraphBuilder, steps: readonly NumericStep[]): string {
   const raw = g.op(
@@ -205,7 +232,7 @@ function numericBlock(g: GraphBuilder, steps: readonly NumericStep[]): string {
   const fill = g.constant('fill', vector(steps.map((s) => s.fill)));
   const center = g.constant('center', vector(steps.map((s) => s.center)));
   const scale = g.constant('scale', vector(steps.map((s) => s.scale)));
-  const filled = g.op('Where', [g.op('IsNaN', [x]), fill, x]);
+  const filled = g.op('Where', [g.op('Or', [g.op('IsNaN', [x]), g.op('IsInf', [x])]), fill, x]);
   return g.op('Div', [g.op('Sub', [filled, center]), scale]);
 }
 

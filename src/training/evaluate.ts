@@ -18,7 +18,7 @@ import {
   rocAuc,
   rocAucFromProba,
 } from '../ml/metrics.js';
-import { featureNames } from '../ml/preprocess.js';
+import { featureNames, type TextStep } from '../ml/preprocess.js';
 import { createRng } from '../ml/rng.js';
 import type { Matrix, Preprocessor } from '../ml/types.js';
 import type { TaskKind } from './trainer.js';
@@ -124,6 +124,8 @@ export interface ReportInput {
   readonly X: Matrix;
   readonly predict: (X: Matrix) => Float64Array;
   readonly preprocessor: Preprocessor;
+  /** Text columns, whose blocks follow the preprocessor's features. */
+  readonly text?: readonly TextStep[];
   readonly seed: number;
 }
 
@@ -218,7 +220,7 @@ function permutationReport(input: ReportInput): Record<string, unknown> {
   const y = input.y!;
   const classes = input.labels?.length ?? 0;
   const metric: SearchMetric = input.task === 'classification' ? 'accuracy' : 'r2';
-  const groups = inputGroups(input.preprocessor);
+  const groups = inputGroups(input.preprocessor, input.text);
   const maxRows = Math.min(
     PERMUTATION_MAX_ROWS,
     Math.max(
@@ -258,7 +260,10 @@ function permutationReport(input: ReportInput): Record<string, unknown> {
  * The matrix columns of each input column: one per numeric column, and the block of each
  * categorical column (one-hot: one column per category; ordinal codes: one column).
  */
-export function inputGroups(pre: Preprocessor): { name: string; columns: number[] }[] {
+export function inputGroups(
+  pre: Preprocessor,
+  text: readonly TextStep[] = [],
+): { name: string; columns: number[] }[] {
   const groups: { name: string; columns: number[] }[] = [];
   let j = 0;
   for (const step of pre.numeric) groups.push({ name: step.name, columns: [j++] });
@@ -269,6 +274,11 @@ export function inputGroups(pre: Preprocessor): { name: string; columns: number[
     j += width;
   }
   if (j !== featureNames(pre).length) throw new Error('preprocessor layout changed: update inputGroups');
+  for (const step of text) {
+    const width = step.model.vocabulary.length;
+    groups.push({ name: step.name, columns: Array.from({ length: width }, (_, k) => j + k) });
+    j += width;
+  }
   return groups;
 }
 

@@ -1,14 +1,21 @@
 import type { TableColumn } from '../data/read.js';
 import { classificationReport, regressionReport } from '../ml/metrics.js';
-import { featureNames, fitPreprocessor, transform, type PreprocessOptions } from '../ml/preprocess.js';
+import {
+  featurizerNames,
+  fitPreprocessor,
+  fitTextSteps,
+  transformFeatures,
+  type Featurizer,
+} from '../ml/preprocess.js';
 import { trainTestSplit } from '../ml/split.js';
-import type { Column, Matrix, Preprocessor } from '../ml/types.js';
+import type { CategoricalColumn, Column, Matrix } from '../ml/types.js';
 import { exportPipeline } from '../onnx/export.js';
 import type { Signature, TensorSpec } from '../registry/service.js';
 import { autoCandidates, runAuto, type AutoOutcome } from './automl.js';
 import { evaluationReport } from './evaluate.js';
 import { runSearch, type SearchData, type SearchOutcome } from './search.js';
 import { AUTO_ALGORITHM, type TrainOutput, type TrainProgress, type TrainSpec } from './spec.js';
+import { DEFAULT_TEXT_OPTIONS, isNumericType, MAX_TEXT_CELLS } from './text.js';
 import type { Params, TaskKind, Trainer } from './trainer.js';
 import { TRAINERS } from './trainers/index.js';
 
@@ -41,7 +48,29 @@ export function trainPipeline(
   const targetName = spec.target?.name;
   const targetColumn = targetName === undefined ? undefined : columns.find((c) => c.name === targetName);
   if (targetName !== undefined && !targetColumn) throw new Error(`target column ${targetName} was not read`);
-  const features = columns.filter((c) => c.name !== targetName) as Column[];
+  const notes: string[] = [...(spec.notes ?? [])];
+  // A "categorical" column of numbers and ±Infinity spellings is a numeric column whose infinite
+  // values kept the upload from typing it as numbers: it is read as numbers here.
+  const asNumbers = new Set<string>();
+  const features = columns
+    .filter((c) => c.name !== targetName)
+    .map((c): Column => {
+      const type = spec.features.find((f) => f.name === c.name)?.type;
+      if (c.kind !== 'categorical' || type !== 'categorical') return c;
+      const read = numbersWithInfinity(c.values);
+      if (!read) return c;
+      asNumbers.add(c.name);
+      notes.push(
+        `${c.name}: numbers with ${read.infinite} infinite values (typed categorical on upload); read as a numeric column`,
+      );
+      return { name: c.name, kind: 'numeric', values: read.values };
+    });
+  // Text columns (free text, read as strings) become TF-IDF or term-count blocks.
+  const textNames = new Set(spec.features.filter((f) => f.type === 'text').map((f) => f.name));
+  const tabular = features.filter((c) => !textNames.has(c.name));
+  const textColumns = features.filter(
+    (c): c is CategoricalColumn => textNames.has(c.name) && c.kind === 'categorical',
+  );
 
   // Rows with a missing target carry no label: they are left out of training and evaluation.
   const keep: number[] = [];
@@ -86,15 +115,43 @@ export function trainPipeline(
         : undefined;
   progress(0.08, `split ${split.train.length} training and ${split.test.length} test rows`);
 
-  // Preprocessing is fitted on the training rows once per mode ('scaled', 'raw') a trainer asks for.
-  const preprocessors = new Map<string, Preprocessor>();
-  const preFor = (t: Trainer): Preprocessor => {
-    let pre = preprocessors.get(t.preprocessing);
-    if (!pre) {
-      pre = fitPreprocessor(features, rowsOf(split.train), { mode: t.preprocessing } as PreprocessOptions);
-      preprocessors.set(t.preprocessing, pre);
+  // Preprocessing is fitted on the training rows once per mode ('scaled', 'raw', 'counts') a
+  // trainer asks for; the notes of the first fit describe the columns.
+  const preprocessors = new Map<string, Featurizer>();
+  const textOptions = spec.text ?? DEFAULT_TEXT_OPTIONS;
+  // Dense text blocks are bounded: at most MAX_TEXT_CELLS cells per matrix of the training rows.
+  const maxTerms = textColumns.length
+    ? Math.max(1, Math.floor(MAX_TEXT_CELLS / Math.max(1, split.train.length) / textColumns.length))
+    : Infinity;
+  const preFor = (t: Trainer): Featurizer => {
+    let fz = preprocessors.get(t.preprocessing);
+    if (!fz) {
+      const sink = preprocessors.size === 0 ? notes : undefined;
+      const trainRows = rowsOf(split.train);
+      const maxFeatures = Math.min(textOptions.maxFeatures, maxTerms);
+      if (sink && maxFeatures < textOptions.maxFeatures && textColumns.length > 0)
+        sink.push(
+          `text: at most ${maxFeatures} terms per text column (not ${textOptions.maxFeatures}) to keep the features of ${split.train.length} rows in memory`,
+        );
+      fz = {
+        pre: fitPreprocessor(tabular, trainRows, { mode: t.preprocessing, ...(sink ? { notes: sink } : {}) }),
+        text: fitTextSteps(
+          textColumns,
+          trainRows,
+          {
+            maxFeatures,
+            minDf: textOptions.minDf,
+            maxDf: textOptions.maxDf,
+            ngrams: textOptions.ngrams,
+            sublinearTf: textOptions.sublinearTf,
+            output: t.preprocessing === 'counts' ? 'counts' : 'tfidf',
+          },
+          sink,
+        ),
+      };
+      preprocessors.set(t.preprocessing, fz);
     }
-    return pre;
+    return fz;
   };
   const classes = labels?.length ?? 0;
   // A search sees the training rows only, through the preprocessing fitted on them.
@@ -103,7 +160,7 @@ export function trainPipeline(
     let data = searchData.get(t.preprocessing);
     if (!data) {
       data = {
-        X: transform(preFor(t), features, rowsOf(split.train)),
+        X: transformFeatures(preFor(t), features, rowsOf(split.train)),
         y: yOf(split.train)!,
         task: spec.task,
         classes,
@@ -181,27 +238,35 @@ export function trainPipeline(
     valIdx = Uint32Array.from(inner.test, (k) => split.train[k]!);
   }
 
-  const pre = preFor(model);
-  const Xfit = transform(pre, features, rowsOf(fitIdx));
-  const Xtest = transform(pre, features, rowsOf(split.test));
-  const validation = valIdx ? { X: transform(pre, features, rowsOf(valIdx)), y: yOf(valIdx)! } : undefined;
+  const fz = preFor(model);
+  const pre = fz.pre;
+  const Xfit = transformFeatures(fz, features, rowsOf(fitIdx));
+  const Xtest = transformFeatures(fz, features, rowsOf(split.test));
+  const validation = valIdx
+    ? { X: transformFeatures(fz, features, rowsOf(valIdx)), y: yOf(valIdx)! }
+    : undefined;
   progress(fitStart, `prepared ${Xfit.cols} features`);
 
-  const fitted = model.fit(Xfit, yOf(fitIdx), params, {
-    task: spec.task,
-    classes,
-    seed: spec.seed,
-    categorical: [
-      ...pre.numeric.map(() => false),
-      ...pre.categorical.flatMap((s) => (s.encoding === 'ordinal' ? [true] : s.categories.map(() => false))),
-    ],
-    ...(validation ? { validation } : {}),
-    onProgress: (fraction, iteration, metrics) =>
-      progress(fitStart + (0.9 - fitStart) * Math.max(0, Math.min(1, fraction)), `iteration ${iteration}`, {
-        iteration,
-        ...metrics,
-      }),
-  });
+  const fitted = fitOrExplain(() =>
+    model.fit(Xfit, yOf(fitIdx), params, {
+      task: spec.task,
+      classes,
+      seed: spec.seed,
+      categorical: [
+        ...pre.numeric.map(() => false),
+        ...pre.categorical.flatMap((s) =>
+          s.encoding === 'ordinal' ? [true] : s.categories.map(() => false),
+        ),
+        ...fz.text.flatMap((s) => s.model.vocabulary.map(() => false)),
+      ],
+      ...(validation ? { validation } : {}),
+      onProgress: (fraction, iteration, metrics) =>
+        progress(fitStart + (0.9 - fitStart) * Math.max(0, Math.min(1, fraction)), `iteration ${iteration}`, {
+          iteration,
+          ...metrics,
+        }),
+    }),
+  );
   progress(0.9, 'evaluating on the test split');
 
   const yTest = yOf(split.test);
@@ -216,7 +281,7 @@ export function trainPipeline(
     metrics = { clusterSizes: clusterSizes(predicted) };
   }
   for (const [key, value] of Object.entries(fitted.info)) if (!(key in metrics)) metrics[key] = value;
-  const names = featureNames(pre);
+  const names = featurizerNames(fz);
   const importance = fitted.importance ? topImportances(names, fitted.importance) : undefined;
   const { average_precision: averagePrecision, ...report } = evaluationReport({
     task: spec.task,
@@ -226,14 +291,17 @@ export function trainPipeline(
     X: Xtest,
     predict: (Z: Matrix) => fitted.predict(Z),
     preprocessor: pre,
+    text: fz.text,
     seed: spec.seed,
   });
   if (typeof averagePrecision === 'number') metrics.average_precision = averagePrecision;
   progress(0.95, 'evaluated');
 
-  const signature = makeSignature(spec, pre, labels);
+  const signature = makeSignature(spec, fz, labels, asNumbers);
+  if (notes.length > 0) metrics.notes = notes;
   const onnx = exportPipeline({
     preprocessor: pre,
+    text: fz.text,
     head: fitted.head,
     ...(labels ? { labels } : {}),
     graphName: spec.model,
@@ -304,19 +372,73 @@ function autoReport(a: AutoOutcome): Record<string, unknown> {
   };
 }
 
+const INFINITIES: ReadonlyMap<string, number> = new Map([
+  ['inf', Infinity],
+  ['+inf', Infinity],
+  ['infinity', Infinity],
+  ['+infinity', Infinity],
+  ['-inf', -Infinity],
+  ['-infinity', -Infinity],
+]);
+
+/**
+ * The values as numbers when every present one is a number or a spelling of ±Infinity and at
+ * least one is infinite (missing: NaN); otherwise undefined.
+ */
+function numbersWithInfinity(
+  values: readonly (string | null)[],
+): { values: Float64Array; infinite: number } | undefined {
+  const out = new Float64Array(values.length);
+  let infinite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      out[i] = NaN;
+      continue;
+    }
+    const s = v.trim();
+    const inf = INFINITIES.get(s.toLowerCase());
+    if (inf !== undefined) {
+      out[i] = inf;
+      infinite++;
+      continue;
+    }
+    const x = s === '' ? NaN : Number(s);
+    if (!Number.isFinite(x)) return undefined;
+    out[i] = x;
+  }
+  return infinite > 0 ? { values: out, infinite } : undefined;
+}
+
 /** A problem with the data that retrying cannot fix. */
 export class TrainingDataError extends Error {
   override readonly name = 'TrainingDataError';
 }
 
+/**
+ * Runs a fit; the numeric core throws RangeError for data it cannot take (negative counts, ...),
+ * which a retry would only repeat: such a job fails at once with the message.
+ */
+function fitOrExplain<T>(fit: () => T): T {
+  try {
+    return fit();
+  } catch (error) {
+    if (error instanceof RangeError) throw new TrainingDataError(error.message);
+    throw error;
+  }
+}
+
 function makeSignature(
   spec: TrainSpec,
-  pre: Preprocessor,
+  fz: Featurizer,
   labels: (string | number)[] | undefined,
+  asNumbers: ReadonlySet<string>,
 ): Signature {
+  const pre = fz.pre;
   const inputs: TensorSpec[] = [
     ...pre.numeric.map((s): TensorSpec => ({ name: s.name, datatype: 'FP32', shape: [-1, 1] })),
     ...pre.categorical.map((s): TensorSpec => ({ name: s.name, datatype: 'BYTES', shape: [-1, 1] })),
+    ...fz.text.map((s): TensorSpec => ({ name: s.name, datatype: 'BYTES', shape: [-1, 1] })),
   ];
   const outputs = tensorOutputs(spec.task, labels);
   return {
@@ -324,7 +446,12 @@ function makeSignature(
     ...(spec.target ? { target: spec.target.name } : {}),
     inputs: spec.features.map((f) => ({
       name: f.name,
-      type: f.type === 'numeric' ? 'numeric' : f.type === 'boolean' ? 'boolean' : 'categorical',
+      type:
+        isNumericType(f.type) || asNumbers.has(f.name)
+          ? 'numeric'
+          : f.type === 'boolean'
+            ? 'boolean'
+            : 'categorical',
     })),
     ...(labels ? { labels } : {}),
     tensors: { inputs, outputs },

@@ -16,6 +16,7 @@ import { autoCandidates, DEFAULT_TIME_BUDGET_SECONDS } from './automl.js';
 import { defaultMetric } from './evaluate.js';
 import { resolveParams } from './params.js';
 import { resolveSearch, type SearchSpec } from './search.js';
+import { isNumericType, resolveTextOptions } from './text.js';
 import { AUTO_ALGORITHM, type TrainOutput, type TrainSpec } from './spec.js';
 import type { TaskKind, Trainer } from './trainer.js';
 import { TRAINERS } from './trainers/index.js';
@@ -78,7 +79,11 @@ export class TrainingService {
   }
 
   /** Turns a request into a full spec, refusing what cannot train with an error naming the field. */
-  async resolve(projectId: string, request: TrainRequest): Promise<TrainSpec> {
+  async resolve(projectId: string, raw: TrainRequest): Promise<TrainSpec> {
+    // params.text configures the text featurizer of any algorithm; the rest are the trainer's.
+    const { text: rawText, ...trainerParams } = raw.params ?? {};
+    const text = resolveTextOptions(rawText);
+    const request: TrainRequest = { ...raw, ...(raw.params !== undefined ? { params: trainerParams } : {}) };
     const version = await this.datasets.getVersion(projectId, request.dataset, request.datasetVersion);
     const columns = new Map(version.schema.columns.map((c) => [c.name, c]));
 
@@ -155,18 +160,37 @@ export class TrainingService {
         const column = columns.get(name);
         if (!column) throw invalid(`features/${i}`, `the dataset has no column ${JSON.stringify(name)}`);
         if (name === target?.name) throw invalid(`features/${i}`, 'the target cannot also be a feature');
-        if (column.type === 'text')
-          throw invalid(`features/${i}`, `${name} is free text, which is not a feature yet`);
         return column;
       });
     } else {
-      // Every column but the target; free text and columns without a single value carry nothing yet.
-      features = version.schema.columns.filter(
-        (c) => c.name !== target?.name && c.type !== 'text' && c.missing < version.rowCount,
+      // Every column but the target; a column without a single value carries nothing.
+      features = version.schema.columns.filter((c) => c.name !== target?.name);
+    }
+    const notes: string[] = [];
+    const empty = features.filter((c) => c.missing >= version.rowCount);
+    if (empty.length > 0) {
+      features = features.filter((c) => c.missing < version.rowCount);
+      notes.push(
+        ...empty.map((c) => `${c.name}: every value is missing; left out (not an input of the model)`),
       );
     }
     if (features.length === 0)
-      throw invalid('features', 'no usable feature column: every other column is text or empty');
+      throw invalid('features', 'no usable feature column: every other column is empty');
+    if (trainer?.preprocessing === 'counts') {
+      // Counts cannot be negative: refuse before queueing rather than fail in the worker.
+      const negative = features.find((c) => isNumericType(c.type) && c.min !== undefined && c.min < 0);
+      if (negative)
+        throw invalid(
+          request.features ? `features/${request.features.indexOf(negative.name)}` : 'features',
+          `${trainer.name} needs non-negative counts, but ${negative.name} goes down to ${negative.min}; leave it out with features, or choose gaussian_nb`,
+        );
+    }
+    const present0 = version.rowCount - (target?.missing ?? 0);
+    const trainRows0 = present0 - Math.ceil(present0 * (request.testFraction ?? 0.2));
+    if (features.length >= trainRows0)
+      notes.push(
+        `${features.length} feature columns for ${trainRows0} training rows: the model can fit the training rows exactly; trust the test metrics, not the training fit`,
+      );
 
     const model = request.model ?? `${version.dataset}-${target?.name ?? trainer!.name}`.slice(0, 128);
     if (!MODEL_NAME.test(model))
@@ -196,6 +220,8 @@ export class TrainingService {
       task,
       ...(target ? { target } : {}),
       features,
+      text,
+      ...(notes.length > 0 ? { notes } : {}),
       params,
       ...(search ? { search } : {}),
       ...(auto ? { timeBudgetSeconds, autoMetric: defaultMetric(task) } : {}),
@@ -270,8 +296,9 @@ function jobSummary(metrics: Record<string, unknown>): Record<string, unknown> {
 function inferTask(target: ColumnSchema, trainer: Trainer | undefined): TaskKind {
   if (trainer && !trainer.tasks.includes('regression')) return 'classification';
   if (trainer && !trainer.tasks.includes('classification')) return 'regression';
-  if (target.type !== 'numeric') return 'classification';
-  return target.integer && !target.distinctCapped && target.distinct <= MAX_AUTO_CLASSES
+  if (!isNumericType(target.type)) return 'classification';
+  const integer = target.integer ?? String(target.type) === 'integer';
+  return integer && !target.distinctCapped && target.distinct <= MAX_AUTO_CLASSES
     ? 'classification'
     : 'regression';
 }
@@ -279,7 +306,7 @@ function inferTask(target: ColumnSchema, trainer: Trainer | undefined): TaskKind
 function checkTarget(target: ColumnSchema, task: TaskKind, algorithm: string): void {
   const refuse = (message: string, why: string) =>
     new AppError('TARGET_INVALID', message, [{ path: 'target', message: why }]);
-  if (task === 'regression' && target.type !== 'numeric') {
+  if (task === 'regression' && !isNumericType(target.type)) {
     throw refuse(
       `the target ${target.name} is ${target.type}; ${algorithm} for regression needs a numeric target`,
       `not numeric (${target.type})`,

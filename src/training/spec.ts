@@ -2,6 +2,7 @@ import type { ColumnSchema } from '../data/schema.js';
 import type { Signature } from '../registry/service.js';
 import type { SearchMetric } from './evaluate.js';
 import type { SearchSpec } from './search.js';
+import type { TextOptionsSpec } from './text.js';
 import type { Params, TaskKind } from './trainer.js';
 
 /** The algorithm name that asks for the automatic mode (several algorithms within a time budget). */
@@ -15,6 +16,10 @@ export interface TrainSpec {
   /** Absent for clustering. */
   readonly target?: ColumnSchema;
   readonly features: readonly ColumnSchema[];
+  /** How text features are built (`params.text` of the request, defaults filled in); absent: defaults. */
+  readonly text?: TextOptionsSpec;
+  /** What the request resolution decided about the data (columns left out, ...), kept in the report. */
+  readonly notes?: readonly string[];
   /** Every parameter of the trainer, defaults filled in (empty in the automatic mode). */
   readonly params: Params;
   /** A hyperparameter search on the training rows; its best parameters are then fitted. */

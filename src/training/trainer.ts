@@ -74,12 +74,15 @@ export interface Fitted {
  * - `preprocessing: 'scaled'`: features are imputed (mean), standardized and one-hot encoded;
  * - `preprocessing: 'raw'`: numbers keep NaN for missing, categories become ordinal codes
  *   (NaN for missing or unseen): for models that handle both natively (trees).
+ * - `preprocessing: 'counts'`: numbers as they are (missing → 0), categories one-hot, text columns
+ *   as raw term counts: for models of non-negative counts (multinomial naive Bayes).
+ * Text columns become TF-IDF blocks (L2-normalised rows) in 'scaled' and 'raw', term counts in 'counts'.
  */
 export interface Trainer {
   readonly name: string;
   readonly summary: string;
   readonly tasks: readonly TaskKind[];
-  readonly preprocessing: 'scaled' | 'raw';
+  readonly preprocessing: 'scaled' | 'raw' | 'counts';
   /** Set when the trainer wants a validation split of the training rows (early stopping). */
   readonly wantsValidation?: (params: Params) => boolean;
   readonly params: Readonly<Record<string, ParamSpec>>;

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { readCsvColumns } from '../data/read.js';
+import { readColumns } from '../data/read.js';
 import { trainPipeline, TrainingDataError } from './pipeline.js';
 import type { TrainOutput, TrainSpec } from './spec.js';
 
@@ -20,7 +20,7 @@ const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m,
 
 try {
   post({ type: 'progress', fraction: 0.01, message: 'reading the dataset' });
-  const columns = await readCsvColumns(
+  const columns = await readColumns(
     path,
     spec.target ? [...spec.features, spec.target] : spec.features,
     spec.rowCount,

@@ -141,9 +141,9 @@ describe('naive Bayes heads: parity through onnxruntime-node', () => {
     const all = Uint32Array.from({ length: 300 }, (_, i) => i);
     for (const [trainer, pre] of [
       [gaussianNB, fitPreprocessor(counts, all)],
-      [multinomialNB, fitPreprocessor(counts, all, { mode: 'raw' })],
+      [multinomialNB, fitPreprocessor(counts, all, { mode: 'counts' })],
     ] as const) {
-      assert.equal(trainer.preprocessing, trainer === multinomialNB ? 'raw' : 'scaled');
+      assert.equal(trainer.preprocessing, trainer === multinomialNB ? 'counts' : 'scaled');
       const X = transform(pre, counts);
       const fitted = trainer.fit(X, labelsFor(X, 3, rand), paramsOf(trainer), {
         ...CTX,

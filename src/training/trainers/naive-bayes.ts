@@ -39,14 +39,15 @@ export const gaussianNB: Trainer = {
 
 /**
  * Multinomial naive Bayes (scikit-learn's MultinomialNB) for counts: it needs the features as
- * they are, so it asks for 'raw' preprocessing (no standardization) and refuses negative values
+ * they are, so it asks for 'counts' preprocessing (no standardization, categories one-hot, text
+ * columns as raw term counts, as scikit-learn's CountVectorizer) and refuses negative values
  * before fitting; a missing count counts as 0.
  */
 export const multinomialNB: Trainer = {
   name: 'multinomial_nb',
-  summary: 'Multinomial naive Bayes for non-negative counts (word counts, pixel intensities)',
+  summary: 'Multinomial naive Bayes for non-negative counts (word counts of text columns, pixel intensities)',
   tasks: ['classification'],
-  preprocessing: 'raw',
+  preprocessing: 'counts',
   params: {
     alpha: {
       type: 'number',
