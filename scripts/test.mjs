@@ -46,6 +46,17 @@ if (!env.MASS_TEST_DATABASE_URL && process.env.MASS_TEST_NO_PG !== '1') {
   else console.warn('!!! PostgreSQL could not be started: the PostgreSQL store tests will be SKIPPED');
 }
 
+if (!env.MASS_TEST_MYSQL_URL && process.env.MASS_TEST_NO_MARIADB !== '1') {
+  // Starts (installing Debian's mariadb-server if needed) a private MariaDB on 127.0.0.1 for the source tests.
+  const r = spawnSync(process.execPath, ['scripts/mariadb.mjs', 'start'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = r.stdout.trim().split('\n').pop();
+  if (r.status === 0 && url) env.MASS_TEST_MYSQL_URL = url;
+  else console.warn('!!! MariaDB could not be started: the MariaDB source tests will be SKIPPED');
+}
+
 const filter = process.argv.slice(2);
 const files = testFiles('dist/test').filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)));
 run(process.execPath, ['--test', '--test-concurrency=2', ...files], env);

@@ -8,7 +8,15 @@ import { Grants } from './auth/grants.js';
 import { Quotas } from './auth/quotas.js';
 import { AuthService } from './auth/service.js';
 import type { Config } from './config/config.js';
+import { DataEngine } from './data/engine.js';
+import { RECIPE_JOB, RecipeService } from './data/recipes/service.js';
 import { DatasetService } from './data/service.js';
+import { ConnectionService } from './data/sources/connections.js';
+import { IMAGE_PREDICT_JOB, ImageScoring } from './data/sources/image-scoring.js';
+import { ImageService } from './data/sources/images.js';
+import { SecretBox } from './data/sources/secrets.js';
+import { IMPORT_JOB, SourceService } from './data/sources/service.js';
+import { BACKTEST_JOB, Decisions } from './decisions/index.js';
 import { StoreJobQueue } from './jobs/store-queue.js';
 import { ModelRegistry } from './registry/service.js';
 import { BATCH_PREDICT_JOB, BatchScoring } from './serving/batch.js';
@@ -50,8 +58,20 @@ export async function startPlatform(config: Config): Promise<Platform> {
   const quotas = new Quotas(store, config);
   const audit = new AuditLog(store, new Checkpoints(config.auditDir));
   const boot = await auth.bootstrap();
-  const datasets = new DatasetService(store, artifacts);
+  // One DuckDB per process (created on first use) for imports, profiles, previews and recipes.
+  const dataEngine = new DataEngine({
+    home: config.home,
+    memoryLimit: config.dataMemoryLimit,
+    threads: config.dataThreads,
+  });
+  const datasets = new DatasetService(store, artifacts, dataEngine);
   const registry = new ModelRegistry(store);
+  // Sources: connection passwords encrypted under MASS_SECRET_KEY (or <home>/secret.key, made once).
+  const connections = new ConnectionService(
+    store,
+    await SecretBox.open({ secretKey: config.secretKey, home: config.home }),
+    config.sqliteSourceDirs,
+  );
   // The job runner logs through the app's logger, which exists only once the app is built.
   const late: { app?: App } = {};
   const jobs = new StoreJobQueue(store, {
@@ -59,6 +79,30 @@ export async function startPlatform(config: Config): Promise<Platform> {
     soleWorker: store.dialect.name === 'sqlite',
     onError: (error, job) => late.app?.log.error({ err: error, jobId: job?.id }, 'job error'),
   });
+  const sources = new SourceService(
+    datasets,
+    connections,
+    jobs,
+    { allowPrivate: config.allowPrivateUrls, allowHosts: config.urlAllowHosts },
+    {
+      timeoutMs: config.sourceTimeoutSeconds * 1000,
+      maxRows: config.sourceMaxRows,
+      maxBytes: config.maxUploadBytes,
+    },
+    join(config.home, 'tmp', 'sources'),
+  );
+  const images = new ImageService(
+    datasets,
+    artifacts,
+    dataEngine,
+    {
+      maxZipBytes: config.maxUploadBytes,
+      maxImages: config.maxImages,
+      maxImageBytes: config.maxImageBytes,
+      maxUnzippedBytes: config.maxUnzippedBytes,
+    },
+    join(config.home, 'tmp', 'sources'),
+  );
   const training = new TrainingService(datasets, registry, artifacts, jobs, VERSION);
   // Serving: one model cache within a memory budget, deployments routing over it, one data plane.
   const metrics = new ServingMetrics();
@@ -96,6 +140,39 @@ export async function startPlatform(config: Config): Promise<Platform> {
     jobs,
     modelLoader(artifacts, 65_536, () => undefined),
   );
+  // Image scoring (data/ imports neither the registry nor serving: they are adapted here).
+  const loadImageModel = modelLoader(artifacts, 65_536, () => undefined);
+  const imageScoring = new ImageScoring(
+    datasets,
+    images,
+    {
+      async resolve(projectId, ref) {
+        const id =
+          ref.deployment !== undefined
+            ? deployments.get(projectId, ref.deployment).modelVersionId
+            : undefined;
+        const mv =
+          id !== undefined
+            ? await registry.getVersionById(projectId, id)
+            : await registry.getVersion(projectId, ref.model!, ref.version);
+        return { id: mv.id, model: mv.model, version: mv.version };
+      },
+      async open(projectId, modelVersionId) {
+        const model = await loadImageModel(await registry.getVersionById(projectId, modelVersionId));
+        return {
+          inputs: model.inputs,
+          run: (feeds) => model.runtime.run(feeds),
+          close: () => model.runtime.unload(),
+        };
+      },
+    },
+    artifacts,
+    jobs,
+  );
+  // Preparation recipes: steps compiled to one DuckDB query per run; runs are jobs.
+  const recipes = new RecipeService(store, datasets, dataEngine, jobs);
+  // Decisions: rule sets and services over the data plane; backtests run as jobs.
+  const decisions = new Decisions(store, serving, registry, jobs, datasets);
   const services: Services = {
     config,
     store,
@@ -106,12 +183,18 @@ export async function startPlatform(config: Config): Promise<Platform> {
     audit,
     quotas,
     datasets,
+    connections,
+    sources,
+    images,
+    imageScoring,
+    recipes,
     registry,
     jobs,
     training,
     deployments,
     serving,
     batchScoring,
+    decisions,
     version: VERSION,
   };
   const app = await buildApp(services);
@@ -119,7 +202,14 @@ export async function startPlatform(config: Config): Promise<Platform> {
   await deployments.loadAll((error, name) =>
     app.log.error({ err: error, deployment: name }, 'deployment failed to load'),
   );
-  await jobs.start({ [TRAIN_JOB]: training.handler, [BATCH_PREDICT_JOB]: batchScoring.handler });
+  await jobs.start({
+    [TRAIN_JOB]: training.handler,
+    [BATCH_PREDICT_JOB]: batchScoring.handler,
+    [IMPORT_JOB]: sources.handler,
+    [IMAGE_PREDICT_JOB]: imageScoring.handler,
+    [RECIPE_JOB]: recipes.handler,
+    [BACKTEST_JOB]: decisions.backtests.handler,
+  });
   const grpc: GrpcServer | undefined =
     config.grpcPort === null
       ? undefined
@@ -145,6 +235,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
       await predictionLog.close();
       await deployments.close();
       await audit.close();
+      await dataEngine.close();
       await store.close();
     },
   };

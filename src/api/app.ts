@@ -20,7 +20,13 @@ import type { Grants } from '../auth/grants.js';
 import type { Quotas } from '../auth/quotas.js';
 import type { AuthService, Principal, Project } from '../auth/service.js';
 import type { Config } from '../config/config.js';
+import type { RecipeService } from '../data/recipes/service.js';
 import type { DatasetService } from '../data/service.js';
+import type { ConnectionService } from '../data/sources/connections.js';
+import type { ImageScoring } from '../data/sources/image-scoring.js';
+import type { ImageService } from '../data/sources/images.js';
+import type { SourceService } from '../data/sources/service.js';
+import type { Decisions } from '../decisions/index.js';
 import { AppError, ERROR_CODES, type ErrorCode, type FieldIssue } from '../errors/index.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { ModelRegistry } from '../registry/service.js';
@@ -32,7 +38,9 @@ import type { MetadataStore } from '../store/metadata.js';
 import type { TrainingService } from '../training/service.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerConnectionRoutes } from './routes/connections.js';
 import { registerDatasetRoutes } from './routes/datasets.js';
+import { registerDecisionRoutes } from './routes/decisions.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -42,8 +50,11 @@ import { registerModelRoutes } from './routes/models.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerMlflowRoutes } from './routes/mlflow.js';
 import { registerProjectRoutes } from './routes/projects.js';
+import { registerRecipeRoutes } from './routes/recipes.js';
+import { registerRuleSetRoutes } from './routes/rulesets.js';
 import { registerServingRoutes } from './routes/serving.js';
 import { registerSimpleRoutes } from './routes/simple.js';
+import { registerSourceRoutes } from './routes/sources.js';
 import { registerV2Routes } from './routes/v2.js';
 import { registerSharingRoutes } from './routes/sharing.js';
 import { Problem } from './schemas.js';
@@ -82,6 +93,13 @@ export interface Services {
   readonly audit: AuditLog;
   readonly quotas: Quotas;
   readonly datasets: DatasetService;
+  /** Saved database connections (passwords encrypted) and imports from connections, URLs and image zips. */
+  readonly connections: ConnectionService;
+  readonly sources: SourceService;
+  readonly images: ImageService;
+  readonly imageScoring: ImageScoring;
+  /** Preparation recipes: versioned steps run as jobs into dataset versions. */
+  readonly recipes: RecipeService;
   readonly registry: ModelRegistry;
   readonly jobs: JobQueue;
   readonly training: TrainingService;
@@ -89,6 +107,8 @@ export interface Services {
   /** The data plane behind every prediction front door (native, V2 REST and gRPC, MLflow, simple). */
   readonly serving: DataPlane;
   readonly batchScoring: BatchScoring;
+  /** Rule sets, decision services, the decision record, replay and backtests. */
+  readonly decisions: Decisions;
   readonly version: string;
 }
 
@@ -116,6 +136,8 @@ export async function buildApp(services: Services): Promise<App> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Names may be 128 characters; fastify's default of 100 would answer longer ones with a bare 414.
+    routerOptions: { maxParamLength: 256 },
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     ...(config.tlsCert !== undefined && config.tlsKey !== undefined
       ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
@@ -179,6 +201,9 @@ export async function buildApp(services: Services): Promise<App> {
   registerAuditRoutes(app, services);
   registerKeyRoutes(app, services);
   registerDatasetRoutes(app, services);
+  registerConnectionRoutes(app, services);
+  registerSourceRoutes(app, services);
+  registerRecipeRoutes(app, services);
   registerJobRoutes(app, services);
   registerModelRoutes(app, services);
   registerModelImportRoutes(app, services);
@@ -188,6 +213,8 @@ export async function buildApp(services: Services): Promise<App> {
   registerMlflowRoutes(app, services);
   registerSimpleRoutes(app, services);
   registerMetricsRoutes(app, services);
+  registerRuleSetRoutes(app, services);
+  registerDecisionRoutes(app, services);
   return app;
 }
 

@@ -30,14 +30,18 @@ export const ProjectSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 
+export const ColumnTypeSchema = Type.Union([
+  Type.Literal('numeric'),
+  Type.Literal('integer'),
+  Type.Literal('categorical'),
+  Type.Literal('boolean'),
+  Type.Literal('datetime'),
+  Type.Literal('text'),
+]);
+
 export const ColumnSchemaSchema = Type.Object({
   name: Type.String(),
-  type: Type.Union([
-    Type.Literal('numeric'),
-    Type.Literal('categorical'),
-    Type.Literal('boolean'),
-    Type.Literal('text'),
-  ]),
+  type: ColumnTypeSchema,
   missing: Type.Integer(),
   distinct: Type.Integer(),
   distinctCapped: Type.Boolean(),
@@ -52,12 +56,75 @@ export const DatasetVersionSchema = Type.Object({
   dataset: Type.String(),
   version: Type.Integer(),
   contentHash: Type.String(),
-  format: Type.String(),
+  format: Type.String({ description: 'parquet; csv for versions stored before the DuckDB engine' }),
   sizeBytes: Type.Integer(),
   rowCount: Type.Integer(),
   schema: Type.Object({ columns: Type.Array(ColumnSchemaSchema), rowCount: Type.Integer() }),
   source: Type.String(),
+  sourceInfo: Type.Union([Type.Object({ kind: Type.String() }, { additionalProperties: true }), Type.Null()]),
+  lineage: Type.Union([
+    Type.Object({ inputs: Type.Array(Type.String()), recipeVersionId: Type.Optional(Type.String()) }),
+    Type.Null(),
+  ]),
   createdAt: Type.String({ format: 'date-time' }),
+});
+
+const NumberOrNull = Type.Union([Type.Number(), Type.Null()]);
+
+export const ColumnProfileSchema = Type.Object({
+  name: Type.String(),
+  type: ColumnTypeSchema,
+  missing: Type.Integer(),
+  missingShare: Type.Number(),
+  distinct: Type.Integer(),
+  distinctApprox: Type.Boolean(),
+  min: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()])),
+  max: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()])),
+  mean: Type.Optional(NumberOrNull),
+  std: Type.Optional(NumberOrNull),
+  quantiles: Type.Optional(
+    Type.Object({
+      p1: NumberOrNull,
+      p5: NumberOrNull,
+      p25: NumberOrNull,
+      p50: NumberOrNull,
+      p75: NumberOrNull,
+      p95: NumberOrNull,
+      p99: NumberOrNull,
+    }),
+  ),
+  histogram: Type.Optional(
+    Type.Object({ edges: Type.Array(Type.Number()), counts: Type.Array(Type.Integer()) }),
+  ),
+  top: Type.Optional(
+    Type.Array(
+      Type.Object({
+        value: Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
+        count: Type.Integer(),
+      }),
+    ),
+  ),
+});
+
+export const DatasetProfileSchema = Type.Object({
+  rowCount: Type.Integer(),
+  duplicateRows: Type.Integer(),
+  columns: Type.Array(ColumnProfileSchema),
+  correlations: Type.Object({
+    columns: Type.Array(Type.String()),
+    matrix: Type.Array(Type.Array(NumberOrNull)),
+    rows: Type.Integer(),
+  }),
+});
+
+export const RowsPageSchema = Type.Object({
+  columns: Type.Array(Type.Object({ name: Type.String(), type: ColumnTypeSchema })),
+  rows: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  total: Type.Integer(),
+  offset: Type.Optional(Type.Integer()),
+  limit: Type.Optional(Type.Integer()),
+  sample: Type.Optional(Type.Integer()),
+  seed: Type.Optional(Type.Integer()),
 });
 
 export const DatasetSchema = Type.Object({

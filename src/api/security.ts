@@ -53,7 +53,7 @@ export function registerSecurity(app: App, services: Services): void {
     const projectName = (request.params as { project?: string }).project;
     if (projectName === undefined) services.auth.authorize(request.principal, rule);
     else request.project = await services.auth.authorizeProject(request.principal, projectName, rule);
-    if (rule === 'predict') {
+    if (rule === 'predict' || rule === 'decide') {
       const rps = request.principal.rateLimitRps ?? config.rateLimitRps;
       const wait =
         rps > 0
@@ -95,8 +95,13 @@ export function registerSecurity(app: App, services: Services): void {
     const status = reply.statusCode;
     const write = !SAFE_METHODS.has(request.method);
     const denied = status === 401 || status === 403;
-    // Predictions are counted by the metrics and the prediction log, not audited one by one.
-    if (!(write || denied) || (rule === 'predict' && !denied) || request.routeOptions.url === '/v1/session')
+    // Predictions are counted by the metrics and the prediction log, and decisions have their own
+    // append-only record (who, what, which versions, outcome): neither is audited one by one.
+    if (
+      !(write || denied) ||
+      ((rule === 'predict' || rule === 'decide') && !denied) ||
+      request.routeOptions.url === '/v1/session'
+    )
       return;
     const principal = request.principal;
     void services.audit

@@ -20,6 +20,12 @@ export const ACTIONS = [
   'predict',
   'key:manage',
   'share:manage',
+  'ruleset:read',
+  'ruleset:write',
+  'ruleset:approve',
+  'decide',
+  'decision:read',
+  'connection:manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -36,11 +42,32 @@ export const ROLE_ACTIONS: Readonly<Record<Role, readonly Action[]>> = {
     'predict',
     'key:manage',
     'share:manage',
+    // Rule sets: only an owner approves, activates and rolls back (four-eyes against the author).
+    'ruleset:read',
+    'ruleset:write',
+    'ruleset:approve',
+    'decide',
+    'decision:read',
+    // Saved database connections: their hosts and users are not for viewers; passwords are never shown.
+    'connection:manage',
   ],
-  maintainer: [...READ, 'dataset:write', 'model:train', 'job:cancel', 'deployment:write', 'predict'],
+  maintainer: [
+    ...READ,
+    'dataset:write',
+    'model:train',
+    'job:cancel',
+    'deployment:write',
+    'predict',
+    'ruleset:read',
+    'ruleset:write',
+    'decide',
+    'decision:read',
+    'connection:manage',
+  ],
   annotator: [...READ],
-  viewer: [...READ, 'predict'],
-  invoker: ['predict', 'deployment:read'],
+  // A viewer may audit decisions (they hold customer inputs, so annotators may not).
+  viewer: [...READ, 'predict', 'ruleset:read', 'decision:read'],
+  invoker: ['predict', 'deployment:read', 'decide'],
 };
 
 export function roleAllows(role: Role, action: Action): boolean {

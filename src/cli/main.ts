@@ -2,13 +2,17 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from './errors.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerConnectionCommands } from './commands/connections.js';
 import { registerDatasetCommands } from './commands/datasets.js';
+import { registerDecisionCommands } from './commands/decisions.js';
 import { registerDeployCommands } from './commands/deployments.js';
 import { registerJobCommands, registerTrainCommand } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerModelCommands } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerProjectCommands } from './commands/projects.js';
+import { registerRecipeCommands } from './commands/recipes.js';
+import { registerRuleCommands } from './commands/rules.js';
 import { registerServeCommand } from './commands/serve.js';
 
 const VERSION = (
@@ -32,11 +36,15 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerProjectCommands(program);
   registerDatasetCommands(program);
+  registerConnectionCommands(program);
+  registerRecipeCommands(program);
   registerTrainCommand(program);
   registerJobCommands(program);
   registerModelCommands(program);
   registerDeployCommands(program);
   registerPredictCommand(program);
+  registerRuleCommands(program);
+  registerDecisionCommands(program);
   registerKeyCommands(program);
   registerAdminCommands(program);
   return program;

@@ -46,6 +46,26 @@ export interface Config {
   readonly metricsPublic: boolean;
   /** How often deployments changed by other processes sharing the database are picked up (0: never). */
   readonly deploymentRefreshMs: number;
+  /** DuckDB's memory limit for imports and profiles, e.g. `2GB` (default: DuckDB's, 80% of RAM). */
+  readonly dataMemoryLimit: string | undefined;
+  /** DuckDB's threads (default: one per core). */
+  readonly dataThreads: number | undefined;
+  /** AES-256-GCM key (base64, 32 bytes) for saved connection passwords; unset: a key file under home, made on first start. */
+  readonly secretKey: string | undefined;
+  /** Time limit of one import from a database or a URL (connect, query, download), in seconds. */
+  readonly sourceTimeoutSeconds: number;
+  /** Most rows one import from a database may bring in. */
+  readonly sourceMaxRows: number;
+  /** Folders whose SQLite files connections may open (read-only); default: `$MASS_HOME/sources`. */
+  readonly sqliteSourceDirs: readonly string[];
+  /** URL imports may reach private, loopback and link-local addresses (off: refused, SSRF protection). */
+  readonly allowPrivateUrls: boolean;
+  /** Host names URL imports may reach even when they resolve to private addresses. */
+  readonly urlAllowHosts: readonly string[];
+  /** Image zips: most images, largest image and largest total once unzipped. */
+  readonly maxImages: number;
+  readonly maxImageBytes: number;
+  readonly maxUnzippedBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +99,17 @@ function int(name: string, value: unknown, fallback: number, min: number, max: n
     );
   }
   return n;
+}
+
+/** A DuckDB memory size such as `512MB` or `2GB`, or undefined. */
+function memorySize(value: unknown): string | undefined {
+  const v = optional(value);
+  if (v === undefined) return undefined;
+  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(v.trim()))
+    throw new ConfigError(
+      `MASS_DATA_MEMORY_LIMIT must be a size such as 512MB or 2GB, got ${JSON.stringify(v)}`,
+    );
+  return v.trim();
 }
 
 /** A port, or null for "off" (unset, empty, `off`). */
@@ -174,12 +205,53 @@ export function loadConfig(explicit: ConfigInput = {}, env: NodeJS.ProcessEnv = 
     ),
     maxQueue: int('MASS_MAX_QUEUE', pick('maxQueue', 'MASS_MAX_QUEUE'), 1024, 1, 1_000_000),
     metricsPublic: flag('MASS_METRICS_PUBLIC', pick('metricsPublic', 'MASS_METRICS_PUBLIC')),
+    dataMemoryLimit: memorySize(pick('dataMemoryLimit', 'MASS_DATA_MEMORY_LIMIT')),
+    dataThreads:
+      optional(pick('dataThreads', 'MASS_DATA_THREADS')) === undefined
+        ? undefined
+        : int('MASS_DATA_THREADS', pick('dataThreads', 'MASS_DATA_THREADS'), 1, 1, 1024),
     deploymentRefreshMs: int(
       'MASS_DEPLOYMENT_REFRESH_MS',
       pick('deploymentRefreshMs', 'MASS_DEPLOYMENT_REFRESH_MS'),
       5_000,
       0,
       3_600_000,
+    ),
+    secretKey: optional(pick('secretKey', 'MASS_SECRET_KEY')),
+    sourceTimeoutSeconds: int(
+      'MASS_SOURCE_TIMEOUT_SECONDS',
+      pick('sourceTimeoutSeconds', 'MASS_SOURCE_TIMEOUT_SECONDS'),
+      60,
+      1,
+      86_400,
+    ),
+    sourceMaxRows: int(
+      'MASS_SOURCE_MAX_ROWS',
+      pick('sourceMaxRows', 'MASS_SOURCE_MAX_ROWS'),
+      10_000_000,
+      1,
+      2 ** 40,
+    ),
+    sqliteSourceDirs: (() => {
+      const dirs = list(pick('sqliteSourceDirs', 'MASS_SQLITE_SOURCE_DIRS'));
+      return (dirs.length > 0 ? dirs : [resolve(home, 'sources')]).map((d) => resolve(d));
+    })(),
+    allowPrivateUrls: flag('MASS_ALLOW_PRIVATE_URLS', pick('allowPrivateUrls', 'MASS_ALLOW_PRIVATE_URLS')),
+    urlAllowHosts: list(pick('urlAllowHosts', 'MASS_URL_ALLOW_HOSTS')).map((h) => h.toLowerCase()),
+    maxImages: int('MASS_MAX_IMAGES', pick('maxImages', 'MASS_MAX_IMAGES'), 100_000, 1, 100_000_000),
+    maxImageBytes: int(
+      'MASS_MAX_IMAGE_BYTES',
+      pick('maxImageBytes', 'MASS_MAX_IMAGE_BYTES'),
+      32 * 1024 * 1024,
+      1,
+      2 ** 31,
+    ),
+    maxUnzippedBytes: int(
+      'MASS_MAX_UNZIPPED_BYTES',
+      pick('maxUnzippedBytes', 'MASS_MAX_UNZIPPED_BYTES'),
+      2 * 1024 ** 3,
+      1,
+      2 ** 44,
     ),
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

@@ -1,5 +1,9 @@
-/** Column types Mass infers from a file. */
-export const COLUMN_TYPES = ['numeric', 'categorical', 'boolean', 'text'] as const;
+/**
+ * Column types Mass infers from a file. `integer` and `datetime` come from the DuckDB import
+ * (versions stored as CSV before it only carry the other four); `categorical` and `text` are both
+ * strings, told apart by how distinct and long the values are.
+ */
+export const COLUMN_TYPES = ['numeric', 'integer', 'categorical', 'boolean', 'datetime', 'text'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 export interface ColumnSchema {

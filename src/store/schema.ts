@@ -1,5 +1,5 @@
 import type { ConnectionTables } from './tables/connections.js';
-import type { DataTables } from './tables/datasets.js';
+import type { DataTables, DatasetVersionExtra } from './tables/datasets.js';
 import type { DecisionTables } from './tables/decisions.js';
 import type { RecipeTables } from './tables/recipes.js';
 import type { ColumnType } from 'kysely';
@@ -122,7 +122,7 @@ export interface DatasetTable {
   created_at: Time;
 }
 
-export interface DatasetVersionTable {
+export interface DatasetVersionTable extends DatasetVersionExtra {
   id: string;
   dataset_id: string;
   project_id: string;

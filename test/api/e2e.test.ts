@@ -55,7 +55,11 @@ for (const dialect of DIALECTS) {
       assert.equal(up.body.version, 1);
       assert.equal(up.body.rowCount, 569);
       assert.equal(up.body.schema.columns.length, 31);
-      assert.ok(up.body.schema.columns.every((c: { type: string }) => c.type === 'numeric'));
+      // Whole-number columns are typed integer since the DuckDB import (the 0/1 target among them).
+      assert.ok(
+        up.body.schema.columns.every((c: { type: string }) => c.type === 'numeric' || c.type === 'integer'),
+      );
+      assert.equal(up.body.schema.columns.find((c: { name: string }) => c.name === 'target').type, 'integer');
       const again = await call(server, 'POST', '/v1/projects/credit/datasets?name=cancer', {
         key,
         body: csv,
@@ -208,7 +212,7 @@ test('regression and categorical data: linear regression on diabetes; logistic r
     up.body.schema.columns.map((c: { name: string; type: string }) => [c.name, c.type]),
   );
   assert.deepEqual(types, {
-    income: 'numeric',
+    income: 'integer',
     region: 'categorical',
     owner: 'boolean',
     decision: 'categorical',

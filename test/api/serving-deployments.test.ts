@@ -251,7 +251,7 @@ describe('deployments: routing, shadow, batching, shedding, metrics', () => {
       name: 'batched',
       model: 'scale',
       version: 2,
-      batching: { maxBatchSize: 64, maxWaitUs: 20_000 },
+      batching: { maxBatchSize: 64, maxWaitUs: 1_000_000 },
     });
     assert.equal(d.status, 201, JSON.stringify(d.body));
     await infer('batched', 1);
@@ -262,7 +262,8 @@ describe('deployments: routing, shadow, batching, shedding, metrics', () => {
     const runs = afterStats.count - before.count;
     assert.ok(runs < 32, `32 requests in ${runs} runs`);
     assert.equal(afterStats.sum - before.sum, 32, 'every row counted once');
-    // Alone: nothing else arrives, so it runs on the next turn, well within the 20 ms it may wait.
+    // Alone: nothing else arrives, so it runs on the next turn instead of waiting out the 1 s it
+    // may wait (the margin is wide so that a loaded machine cannot make this fail).
     const lone: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
@@ -270,7 +271,7 @@ describe('deployments: routing, shadow, batching, shedding, metrics', () => {
       lone.push(performance.now() - t0);
     }
     lone.sort((a, b) => a - b);
-    assert.ok(lone[2]! < 20, `a lone request took ${lone[2]!.toFixed(1)} ms (median) with a 20 ms wait`);
+    assert.ok(lone[2]! < 500, `a lone request took ${lone[2]!.toFixed(1)} ms (median) with a 1 s wait`);
     // Turned off: each request runs alone at once.
     assert.equal((await patch('batched', { batching: null })).status, 200);
     const times: number[] = [];

@@ -65,7 +65,14 @@ for (const dialect of DIALECTS) {
       const back = await store.db.selectFrom('dataset_versions').selectAll().executeTakeFirstOrThrow();
       assert.equal(back.size_bytes, 5 * 2 ** 30);
       assert.equal(typeof back.version, 'number');
-      assert.deepEqual(back, version);
+      // Columns added by later migrations start empty for rows that do not set them.
+      assert.deepEqual(back, {
+        ...version,
+        content_key: null,
+        source_json: null,
+        lineage_json: null,
+        profile_json: null,
+      });
     });
 
     test('bad call: a duplicate name is recognised as a unique violation', async (t) => {

@@ -34,18 +34,16 @@ export function registerKeyRoutes(app: App, { auth }: Services): void {
     },
     async (request, reply) => {
       const { name, project, role, expiresAt, user, rateLimitRps } = request.body;
-      return reply
-        .status(201)
-        .send(
-          await auth.createKey(request.principal!, {
-            name,
-            projectName: project,
-            role,
-            expiresAt,
-            userName: user,
-            rateLimitRps,
-          }),
-        );
+      return reply.status(201).send(
+        await auth.createKey(request.principal!, {
+          name,
+          projectName: project,
+          role,
+          expiresAt,
+          userName: user,
+          rateLimitRps,
+        }),
+      );
     },
   );
   app.get(

@@ -177,7 +177,11 @@ export function registerServingRoutes(app: App, services: Services): void {
         model = b.model;
         version = b.version as number | undefined;
         const dv = await datasets.getVersion(projectId, b.dataset, b.datasetVersion as number | undefined);
-        input = { hash: dv.contentHash, rowCount: dv.rowCount, label: `${dv.dataset}@${dv.version}` };
+        input = {
+          hash: await datasets.csvArtifact(dv),
+          rowCount: dv.rowCount,
+          label: `${dv.dataset}@${dv.version}`,
+        };
       }
       const mv = await registry.getVersion(projectId, model, version);
       const job = await batch.submit(projectId, mv, input, request.principal!.userId);

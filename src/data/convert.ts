@@ -1,0 +1,410 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { AppError, invalid } from '../errors/index.js';
+import { quoteIdent, quoteLiteral } from './engine.js';
+import type { CsvDialect } from './input.js';
+import type { ColumnType } from './schema.js';
+
+/** How a column is stored in the Parquet file of a version. */
+export type Storage = 'integer' | 'numeric' | 'boolean' | 'datetime' | 'string';
+
+/** The relation an import reads from, as DuckDB sees it. */
+export type SourceSpec =
+  | { readonly kind: 'csv'; readonly path: string; readonly dialect: CsvDialect }
+  | { readonly kind: 'json'; readonly path: string; readonly lines: boolean }
+  | { readonly kind: 'parquet'; readonly path: string };
+
+export interface StoredColumn {
+  readonly name: string;
+  readonly storage: Storage;
+  /** The type the caller asked for (categorical or text for strings), if any. */
+  readonly forced?: ColumnType | undefined;
+}
+
+/** Spellings of a missing value in CSV files, as pandas and R write them. */
+export const MISSING_SPELLINGS = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None', '?'];
+const TRUE_SPELLINGS = ['true', 'yes', 't', 'y'];
+const FALSE_SPELLINGS = ['false', 'no', 'f', 'n'];
+
+export function storageOfType(type: ColumnType): Storage {
+  return type === 'categorical' || type === 'text' ? 'string' : type;
+}
+
+/** The storage of a DuckDB column type, or undefined for nested types (struct, list, map, JSON). */
+export function storageOf(duckType: string): Storage | undefined {
+  const t = duckType.toUpperCase();
+  if (t === 'BOOLEAN') return 'boolean';
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER)$/.test(t)) return 'integer';
+  if (/^(UBIGINT|HUGEINT|UHUGEINT|FLOAT|REAL|DOUBLE|DECIMAL)/.test(t)) return 'numeric';
+  if (/^(DATE|TIMESTAMP)/.test(t)) return 'datetime';
+  if (/^(VARCHAR|TIME|INTERVAL|UUID|ENUM|BIT|BLOB)/.test(t)) return 'string';
+  return undefined;
+}
+
+/** The expression reading a source column into its natural storage (trimmed strings, finite numbers). */
+function natural(ref: string, duckType: string, storage: Storage): string {
+  switch (storage) {
+    case 'integer':
+      return `CAST(${ref} AS BIGINT)`;
+    case 'numeric':
+      return `(CASE WHEN isfinite(CAST(${ref} AS DOUBLE)) THEN CAST(${ref} AS DOUBLE) END)`;
+    case 'boolean':
+      return ref;
+    case 'datetime':
+      return /WITH TIME ZONE|TIMESTAMPTZ/i.test(duckType)
+        ? `make_timestamp(epoch_us(${ref}))`
+        : `CAST(${ref} AS TIMESTAMP)`;
+    case 'string':
+      return `NULLIF(trim(CAST(${ref} AS VARCHAR)), '')`;
+  }
+}
+
+const list = (xs: string[]) => xs.map(quoteLiteral).join(', ');
+
+/**
+ * Converts a value of storage `from` to storage `to`; NULL where it cannot (the caller checks
+ * that no present value became NULL before trusting it).
+ */
+export function convert(x: string, from: Storage, to: Storage): string {
+  if (from === to) return x;
+  switch (to) {
+    case 'string':
+      return `CAST(${x} AS VARCHAR)`;
+    case 'integer':
+      if (from === 'string') return `TRY_CAST(${x} AS BIGINT)`;
+      if (from === 'numeric')
+        return `(CASE WHEN ${x} = trunc(${x}) AND abs(${x}) < 9e18 THEN CAST(${x} AS BIGINT) END)`;
+      if (from === 'boolean') return `CAST(${x} AS BIGINT)`;
+      return `CAST(epoch(${x}) AS BIGINT)`;
+    case 'numeric':
+      if (from === 'string')
+        return `(CASE WHEN isfinite(TRY_CAST(${x} AS DOUBLE)) THEN TRY_CAST(${x} AS DOUBLE) END)`;
+      if (from === 'datetime') return `CAST(epoch(${x}) AS DOUBLE)`;
+      return `CAST(${x} AS DOUBLE)`;
+    case 'boolean':
+      if (from === 'string')
+        return `(CASE WHEN lower(${x}) IN (${list(TRUE_SPELLINGS)}) THEN true WHEN lower(${x}) IN (${list(FALSE_SPELLINGS)}) THEN false END)`;
+      if (from === 'integer' || from === 'numeric')
+        return `(CASE WHEN ${x} = 1 THEN true WHEN ${x} = 0 THEN false END)`;
+      return 'CAST(NULL AS BOOLEAN)';
+    case 'datetime':
+      if (from === 'string') return `TRY_CAST(${x} AS TIMESTAMP)`;
+      if (from === 'integer' || from === 'numeric')
+        return `make_timestamp(TRY_CAST(${x} * 1000000 AS BIGINT))`;
+      return 'CAST(NULL AS TIMESTAMP)';
+  }
+}
+
+interface RelationColumn {
+  readonly name: string;
+  readonly ref: string;
+  readonly duckType: string;
+}
+
+interface Relation {
+  readonly sql: string;
+  readonly columns: RelationColumn[];
+}
+
+function csvRelation(spec: Extract<SourceSpec, { kind: 'csv' }>, strict: boolean): string {
+  const d = spec.dialect;
+  const args = [
+    quoteLiteral(spec.path),
+    `delim=${quoteLiteral(d.delimiter)}`,
+    `quote=${quoteLiteral(d.quote)}`,
+    `escape=${quoteLiteral(d.quote)}`,
+    `header=${d.header}`,
+    'skip=0',
+    `nullstr=[${list(MISSING_SPELLINGS)}]`,
+    'strict_mode=true',
+    "encoding='utf-8'",
+  ];
+  if (strict) {
+    // Every column as text, named by position: the strictest read, with line numbers in errors.
+    const columns = d.names.map((_, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`).join(', ');
+    args.push('auto_detect=false', `columns={${columns}}`);
+  } else {
+    args.push('auto_detect=true', 'sample_size=20480');
+    if (!d.header) args.push(`names=[${list(d.names.map((_, i) => `c${i}`))}]`);
+  }
+  return `read_csv(${args.join(', ')})`;
+}
+
+/** DuckDB's message without its SQL echo ("LINE 1: ..."), one line. */
+function duckMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n\nLINE')[0]!.trim();
+}
+
+/** A DuckDB error reading a CSV, as CSV_INVALID naming the line (or ENCODING_INVALID). */
+function csvFailure(error: unknown): AppError {
+  const text = duckMessage(error);
+  const line = /CSV Error on Line: (\d+)/.exec(text)?.[1];
+  const at = line ? ` (line ${line})` : '';
+  if (/Invalid unicode|not utf-8 encoded/i.test(text))
+    return new AppError(
+      'ENCODING_INVALID',
+      `the file is not valid UTF-8${at}; name its encoding with encoding (e.g. windows-1252)`,
+      [{ path: 'encoding', message: 'invalid UTF-8' }],
+      { cause: error },
+    );
+  let detail: string;
+  if (/Expected Number of Columns|too many columns|column count|not enough columns/i.test(text))
+    detail = `a row has a different number of fields than the header${at}`;
+  else if (/unterminated quote|quoted value|quote/i.test(text))
+    detail = `broken quoting: a quoted field is not closed or is followed by other characters${at}`;
+  else detail = `${text.split('\n').slice(0, 3).join(' ')}${at}`;
+  return new AppError('CSV_INVALID', detail, [{ path: line ? `line/${line}` : 'file', message: detail }], {
+    cause: error,
+  });
+}
+
+async function describe(c: DuckDBConnection, relation: string): Promise<{ name: string; type: string }[]> {
+  const reader = await c.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+  return reader.getRowObjectsJS().map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+}
+
+async function openRelation(c: DuckDBConnection, spec: SourceSpec, strict: boolean): Promise<Relation> {
+  if (spec.kind === 'csv') {
+    const sql = csvRelation(spec, strict);
+    const described = await describe(c, sql);
+    if (described.length !== spec.dialect.names.length)
+      throw new AppError(
+        'CSV_INVALID',
+        `the header has ${spec.dialect.names.length} columns but the rows have ${described.length}`,
+        [{ path: 'line/2', message: 'a different number of fields than the header' }],
+      );
+    return {
+      sql,
+      columns: described.map((d, i) => ({
+        name: spec.dialect.names[i]!,
+        ref: quoteIdent(d.name),
+        duckType: strict ? 'VARCHAR' : d.type,
+      })),
+    };
+  }
+  if (spec.kind === 'json') {
+    const sql = `read_json(${quoteLiteral(spec.path)}, format=${spec.lines ? "'newline_delimited'" : "'auto'"}, records='true', sample_size=-1, maximum_object_size=67108864)`;
+    let described: { name: string; type: string }[];
+    try {
+      described = await describe(c, sql);
+    } catch (error) {
+      throw new AppError(
+        'JSON_INVALID',
+        `the JSON file cannot be read: ${duckMessage(error).split('\n')[0]}`,
+        [{ path: 'file', message: 'not a list of JSON records' }],
+      );
+    }
+    return {
+      sql,
+      columns: described.map((d) => ({ name: d.name, ref: quoteIdent(d.name), duckType: d.type })),
+    };
+  }
+  const sql = `read_parquet(${quoteLiteral(spec.path)})`;
+  let described: { name: string; type: string }[];
+  try {
+    described = await describe(c, sql);
+  } catch (error) {
+    throw new AppError(
+      'PARQUET_INVALID',
+      `the Parquet file cannot be read: ${duckMessage(error).split('\n')[0]}`,
+      [{ path: 'file', message: 'not a readable Parquet file' }],
+    );
+  }
+  return {
+    sql,
+    columns: described.map((d) => ({ name: d.name, ref: quoteIdent(d.name), duckType: d.type })),
+  };
+}
+
+function checkNames(columns: RelationColumn[], code: 'JSON_INVALID' | 'PARQUET_INVALID'): void {
+  const seen = new Set<string>();
+  columns.forEach((col, i) => {
+    if (col.name.trim() === '')
+      throw new AppError(code, `column ${i + 1} has no name`, [
+        { path: `columns/${i}`, message: 'empty name' },
+      ]);
+    if (seen.has(col.name))
+      throw new AppError(code, `the column ${JSON.stringify(col.name)} appears twice`, [
+        { path: `columns/${i}`, message: 'duplicate column name' },
+      ]);
+    seen.add(col.name);
+  });
+}
+
+/** For an all-text relation: the narrowest storage every present value of each column fits. */
+async function inferFromText(c: DuckDBConnection, relation: Relation): Promise<Storage[]> {
+  const parts: string[] = [];
+  relation.columns.forEach((col, k) => {
+    const v = natural(col.ref, 'VARCHAR', 'string');
+    parts.push(
+      `count(${v}) AS p${k}`,
+      `count(${convert(v, 'string', 'integer')}) AS i${k}`,
+      `count(${convert(v, 'string', 'numeric')}) AS d${k}`,
+      `count(${convert(v, 'string', 'boolean')}) AS b${k}`,
+      `count(${convert(v, 'string', 'datetime')}) AS t${k}`,
+    );
+  });
+  const row = (
+    await c.runAndReadAll(`SELECT ${parts.join(', ')} FROM ${relation.sql}`)
+  ).getRowObjectsJS()[0]!;
+  return relation.columns.map((_, k) => {
+    const present = Number(row[`p${k}`]);
+    if (present === 0) return 'string';
+    if (Number(row[`i${k}`]) === present) return 'integer';
+    if (Number(row[`d${k}`]) === present) return 'numeric';
+    if (Number(row[`b${k}`]) === present) return 'boolean';
+    if (Number(row[`t${k}`]) === present) return 'datetime';
+    return 'string';
+  });
+}
+
+/** Refuses an override that some present value cannot take, naming the column, the row and the value. */
+async function checkCast(
+  c: DuckDBConnection,
+  relation: Relation,
+  column: RelationColumn,
+  to: ColumnType,
+): Promise<void> {
+  const from = storageOf(column.duckType) ?? 'string';
+  const src = natural(column.ref, column.duckType, from);
+  const target = storageOfType(to);
+  const sql = `SELECT rn, CAST(v AS VARCHAR) AS v FROM (SELECT row_number() OVER () AS rn, ${src} AS v FROM ${relation.sql}) WHERE v IS NOT NULL AND ${convert('v', from, target)} IS NULL ORDER BY rn LIMIT 1`;
+  const bad = (await c.runAndReadAll(sql)).getRowObjectsJS()[0];
+  if (bad) {
+    const row = Number(bad.rn);
+    const value = String(bad.v);
+    throw new AppError(
+      'CAST_FAILED',
+      `column ${JSON.stringify(column.name)} cannot be ${to}: row ${row} has ${JSON.stringify(value)}`,
+      [{ path: `columns/${column.name}`, message: `row ${row}: ${JSON.stringify(value)} is not ${to}` }],
+    );
+  }
+}
+
+/** Where the columns come from and how each one is written. */
+interface Plan {
+  relation: Relation;
+  columns: StoredColumn[];
+  exprs: string[];
+}
+
+async function plan(
+  c: DuckDBConnection,
+  relation: Relation,
+  natives: Storage[],
+  overrides: Record<string, ColumnType>,
+): Promise<Plan> {
+  const columns: StoredColumn[] = [];
+  const exprs: string[] = [];
+  for (const [k, col] of relation.columns.entries()) {
+    // A forced type converts from the column as read (the text of a CSV cell), not from the
+    // inferred type: "0101" imposed as categorical stays "0101".
+    const own = storageOf(col.duckType) ?? 'string';
+    const forced = overrides[col.name];
+    const from = forced ? own : natives[k]!;
+    const to = forced ? storageOfType(forced) : from;
+    if (forced && to !== own) await checkCast(c, relation, col, forced);
+    const value = natural(col.ref, col.duckType, own);
+    const typed = convert(value, own, to);
+    exprs.push(`${typed} AS ${quoteIdent(col.name)}`);
+    columns.push({ name: col.name, storage: to, forced });
+  }
+  return { relation, columns, exprs };
+}
+
+async function write(c: DuckDBConnection, p: Plan, out: string): Promise<void> {
+  await c.run(
+    `COPY (SELECT ${p.exprs.join(', ')} FROM ${p.relation.sql}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd)`,
+  );
+}
+
+/**
+ * Reads a source with DuckDB and writes it as one Parquet file at `out`, each column in its
+ * storage type. CSV takes a fast path (DuckDB's own type detection on a sample) and falls back to
+ * a strict all-text read with full-column inference when that fails (a later value that does not
+ * fit the sampled type, or a malformed file, which the strict read then names by line).
+ */
+export async function convertToParquet(
+  c: DuckDBConnection,
+  spec: SourceSpec,
+  out: string,
+  overrides: Record<string, ColumnType>,
+): Promise<StoredColumn[]> {
+  if (spec.kind === 'csv') {
+    if (Object.keys(overrides).length === 0) {
+      try {
+        const relation = await openRelation(c, spec, false);
+        const natives = relation.columns.map((col) => storageOf(col.duckType) ?? 'string');
+        const p = await plan(c, relation, natives, {});
+        await write(c, p, out);
+        return p.columns;
+      } catch (error) {
+        if (error instanceof AppError && error.code !== 'CSV_INVALID') throw error;
+        // An interrupted query (the import found its content already stored) is not retried.
+        if (/^INTERRUPT Error/i.test(duckMessage(error))) throw error;
+        // Fall through to the strict read, which either explains the failure or does the work.
+      }
+    }
+    let relation: Relation;
+    let natives: Storage[];
+    try {
+      relation = await openRelation(c, spec, true);
+      checkOverrides(relation.columns, overrides);
+      natives = await inferFromText(c, relation);
+    } catch (error) {
+      throw error instanceof AppError ? error : csvFailure(error);
+    }
+    const p = await plan(c, relation, natives, overrides);
+    try {
+      await write(c, p, out);
+    } catch (error) {
+      throw csvFailure(error);
+    }
+    return p.columns;
+  }
+  const code = spec.kind === 'json' ? 'JSON_INVALID' : 'PARQUET_INVALID';
+  const relation = await openRelation(c, spec, false);
+  checkNames(relation.columns, code);
+  checkOverrides(relation.columns, overrides);
+  const natives = relation.columns.map((col) => {
+    const storage = storageOf(col.duckType);
+    if (storage) return storage;
+    const mixed = col.duckType.toUpperCase() === 'JSON';
+    throw new AppError(
+      code,
+      mixed
+        ? `the field ${JSON.stringify(col.name)} is sometimes an object or a list and sometimes a plain value`
+        : `the field ${JSON.stringify(col.name)} holds nested values (${col.duckType}); flatten it into plain columns first`,
+      [{ path: `columns/${col.name}`, message: mixed ? 'mixed types' : 'nested values' }],
+    );
+  });
+  const p = await plan(c, relation, natives, overrides);
+  try {
+    await write(c, p, out);
+  } catch (error) {
+    throw new AppError(code, `the file cannot be converted: ${duckMessage(error).split('\n')[0]}`, [
+      { path: 'file', message: 'unreadable' },
+    ]);
+  }
+  return p.columns;
+}
+
+function checkOverrides(columns: RelationColumn[], overrides: Record<string, ColumnType>): void {
+  const names = new Set(columns.map((c) => c.name));
+  for (const name of Object.keys(overrides))
+    if (!names.has(name)) throw invalid(`schema/${name}`, `the file has no column ${JSON.stringify(name)}`);
+}
+
+/**
+ * Writes a new Parquet file from a stored version's Parquet with some columns cast (schema
+ * editing). Every other column is copied as it is.
+ */
+export async function recastParquet(
+  c: DuckDBConnection,
+  source: string,
+  out: string,
+  overrides: Record<string, ColumnType>,
+): Promise<StoredColumn[]> {
+  const spec: SourceSpec = { kind: 'parquet', path: source };
+  return convertToParquet(c, spec, out, overrides);
+}

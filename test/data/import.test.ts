@@ -1,0 +1,399 @@
+// Dataset import through the real HTTP server: every file format, detection and overrides, the
+// stored profile, preview and sample, schema editing, versions stored as CSV before DuckDB, on
+// SQLite and PostgreSQL.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
+import { readColumns } from '../../src/data/read.js';
+import { newId, nowIso } from '../../src/store/metadata.js';
+import { call, SHARED_DATA, startTestServer } from '../support/server.js';
+import { DIALECTS } from '../support/stores.js';
+
+async function parquetBytes(sql: string): Promise<Buffer> {
+  const dir = mkdtempSync(join(tmpdir(), 'mass-pq-'));
+  try {
+    const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+    const c = await db.connect();
+    const path = join(dir, 'x.parquet');
+    await c.run(`COPY (${sql}) TO '${path}' (FORMAT parquet)`);
+    c.closeSync();
+    db.closeSync();
+    return readFileSync(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function xlsxBytes(): Promise<Buffer> {
+  const wb = new ExcelJS.Workbook();
+  wb.addWorksheet('notes').addRow(['ignored']);
+  const ws = wb.addWorksheet('sales');
+  ws.addRow(['region', 'units', 'price', 'day', 'paid']);
+  for (let i = 0; i < 30; i++)
+    ws.addRow([['north', 'south'][i % 2], i, 1.5 * i, new Date(Date.UTC(2024, 0, 1 + i)), i % 3 === 0]);
+  return Buffer.from(await wb.xlsx.writeBuffer());
+}
+
+for (const dialect of DIALECTS) {
+  test(
+    `files of every format become typed, profiled Parquet versions (metadata on ${dialect.name})`,
+    {
+      skip: dialect.skipReason(),
+    },
+    async (t) => {
+      const fixture = await dialect.open();
+      const server = await startTestServer({ databaseUrl: fixture.url });
+      t.after(async () => {
+        await server.dispose();
+        await fixture.dispose();
+      });
+      const key = server.adminKey!;
+      await call(server, 'POST', '/v1/projects', { key, json: { name: 'lab' } });
+      const upload = (query: string, body: Buffer | string, type = 'text/csv') =>
+        call(server, 'POST', `/v1/projects/lab/datasets?${query}`, { key, body, type });
+
+      await t.test('CSV: semicolons and windows-1252 detected; types, profile, rows, sample', async () => {
+        const lines = ['id;city;amount;joined;member;note'];
+        for (let i = 0; i < 200; i++)
+          lines.push(
+            `${i};${['Zürich', 'Genève', 'Malmö', ''][i % 4]};${i % 10 === 0 ? 'NA' : (i * 1.25).toFixed(2)};2024-01-${String((i % 28) + 1).padStart(2, '0')};${i % 2 ? 'yes' : 'no'};customer number ${i} called about an invoice`,
+          );
+        lines.push(lines[1]!); // one duplicate row
+        const body = iconv.encode(lines.join('\r\n') + '\r\n', 'windows-1252');
+        const up = await upload('name=people', body);
+        assert.equal(up.status, 201, JSON.stringify(up.body));
+        assert.equal(up.body.format, 'parquet');
+        assert.equal(up.body.rowCount, 201);
+        const types = Object.fromEntries(up.body.schema.columns.map((c: any) => [c.name, c.type]));
+        assert.deepEqual(types, {
+          id: 'integer',
+          city: 'categorical',
+          amount: 'numeric',
+          joined: 'datetime',
+          member: 'boolean',
+          note: 'text',
+        });
+        assert.equal(up.body.sourceInfo.kind, 'upload');
+        assert.equal(up.body.sourceInfo.file.delimiter, ';');
+        assert.match(up.body.sourceInfo.file.encoding, /windows-1252|iso-8859-1/);
+
+        const again = await upload('name=people', body);
+        assert.equal(again.status, 200);
+        assert.equal(again.body.id, up.body.id);
+
+        const profile = await call(server, 'GET', '/v1/projects/lab/datasets/people/versions/1/profile', {
+          key,
+        });
+        assert.equal(profile.status, 200, JSON.stringify(profile.body));
+        assert.equal(profile.body.rowCount, 201);
+        assert.equal(profile.body.duplicateRows, 1);
+        const col = Object.fromEntries(profile.body.columns.map((c: any) => [c.name, c]));
+        assert.equal(col.amount.missing, 21);
+        assert.ok(Math.abs(col.amount.missingShare - 21 / 201) < 1e-9);
+        assert.equal(col.amount.min, 1.25);
+        assert.equal(col.amount.max, 248.75);
+        assert.deepEqual(Object.keys(col.amount.quantiles), ['p1', 'p5', 'p25', 'p50', 'p75', 'p95', 'p99']);
+        assert.equal(col.amount.histogram.counts.length, 20);
+        assert.equal(col.amount.histogram.edges.length, 21);
+        assert.equal(
+          col.amount.histogram.counts.reduce((a: number, b: number) => a + b, 0),
+          201 - 21,
+        );
+        assert.equal(col.city.distinct, 3);
+        assert.equal(col.city.top.length, 3);
+        assert.ok(
+          col.city.top.some((v: any) => v.value === 'Zürich'),
+          JSON.stringify(col.city.top),
+        );
+        assert.equal(col.member.top.length, 2);
+        assert.equal(col.joined.min, '2024-01-01T00:00:00.000Z');
+        assert.equal(col.joined.max, '2024-01-28T00:00:00.000Z');
+        assert.deepEqual(profile.body.correlations.columns, ['id', 'amount']);
+        assert.ok(profile.body.correlations.matrix[0][1] > 0.99);
+
+        const rows = await call(
+          server,
+          'GET',
+          '/v1/projects/lab/datasets/people/versions/1/rows?limit=2&offset=1',
+          {
+            key,
+          },
+        );
+        assert.equal(rows.status, 200);
+        assert.equal(rows.body.total, 201);
+        assert.deepEqual(rows.body.rows[0], {
+          id: 1,
+          city: 'Genève',
+          amount: 1.25,
+          joined: '2024-01-02T00:00:00.000Z',
+          member: true,
+          note: 'customer number 1 called about an invoice',
+        });
+        const s1 = await call(
+          server,
+          'GET',
+          '/v1/projects/lab/datasets/people/versions/1/rows?sample=10&seed=7',
+          {
+            key,
+          },
+        );
+        const s2 = await call(
+          server,
+          'GET',
+          '/v1/projects/lab/datasets/people/versions/1/rows?sample=10&seed=7',
+          {
+            key,
+          },
+        );
+        const s3 = await call(
+          server,
+          'GET',
+          '/v1/projects/lab/datasets/people/versions/1/rows?sample=10&seed=8',
+          {
+            key,
+          },
+        );
+        assert.equal(s1.body.rows.length, 10);
+        assert.deepEqual(s1.body.rows, s2.body.rows, 'same seed, same rows');
+        assert.notDeepEqual(s1.body.rows, s3.body.rows);
+      });
+
+      await t.test(
+        'schema editing makes a new version with lineage; a failing cast names column, row, value',
+        async () => {
+          const edited = await call(server, 'PATCH', '/v1/projects/lab/datasets/people/versions/1/schema', {
+            key,
+            json: { columns: { id: 'categorical', member: 'integer' } },
+          });
+          assert.equal(edited.status, 201, JSON.stringify(edited.body));
+          assert.equal(edited.body.version, 2);
+          assert.deepEqual(edited.body.lineage.inputs, [
+            (await call(server, 'GET', '/v1/projects/lab/datasets/people/versions/1', { key })).body.id,
+          ]);
+          const types = Object.fromEntries(edited.body.schema.columns.map((c: any) => [c.name, c.type]));
+          assert.equal(types.id, 'categorical');
+          assert.equal(types.member, 'integer');
+          assert.equal(types.note, 'text');
+          const rows = await call(server, 'GET', '/v1/projects/lab/datasets/people/versions/2/rows?limit=2', {
+            key,
+          });
+          assert.deepEqual([rows.body.rows[1].id, rows.body.rows[1].member], ['1', 1]);
+          const same = await call(server, 'PATCH', '/v1/projects/lab/datasets/people/versions/1/schema', {
+            key,
+            json: { columns: { id: 'categorical', member: 'integer' } },
+          });
+          assert.equal(same.status, 200);
+          assert.equal(same.body.version, 2);
+
+          const bad = await call(server, 'PATCH', '/v1/projects/lab/datasets/people/versions/1/schema', {
+            key,
+            json: { columns: { city: 'numeric' } },
+          });
+          assert.equal(bad.status, 422);
+          assert.equal(bad.body.code, 'CAST_FAILED');
+          assert.match(bad.body.detail, /column "city" cannot be numeric: row 1 has "Zürich"/);
+          const unknown = await call(server, 'PATCH', '/v1/projects/lab/datasets/people/versions/1/schema', {
+            key,
+            json: { columns: { nope: 'numeric' } },
+          });
+          assert.equal(unknown.status, 400);
+          assert.match(unknown.body.detail, /nope/);
+          const badType = await call(server, 'PATCH', '/v1/projects/lab/datasets/people/versions/1/schema', {
+            key,
+            json: { columns: { id: 'float' } },
+          });
+          assert.equal(badType.status, 400);
+          assert.equal(badType.body.errors[0].path, 'columns/id');
+          const listed = await call(server, 'GET', '/v1/projects/lab/datasets/people', { key });
+          assert.equal(listed.body.versions.length, 2, 'failed edits create nothing');
+        },
+      );
+
+      await t.test('TSV, JSON, JSON Lines, Parquet and Excel', async () => {
+        const tsv = await upload('name=tsv', 'a\tb\n1\tx\n2\ty\n', 'text/tab-separated-values');
+        assert.equal(tsv.status, 201, JSON.stringify(tsv.body));
+        assert.deepEqual(
+          tsv.body.schema.columns.map((c: any) => c.type),
+          ['integer', 'categorical'],
+        );
+        const json = await upload(
+          'name=json',
+          JSON.stringify([
+            { a: 1.5, b: 'x', c: true, t: '2024-03-01T10:00:00' },
+            { a: 2, b: null, c: false, t: '2024-03-02T11:00:00' },
+          ]),
+          'application/json',
+        );
+        assert.equal(json.status, 201, JSON.stringify(json.body));
+        assert.deepEqual(
+          json.body.schema.columns.map((c: any) => [c.name, c.type]),
+          [
+            ['a', 'numeric'],
+            ['b', 'categorical'],
+            ['c', 'boolean'],
+            ['t', 'datetime'],
+          ],
+        );
+        const jsonl = await upload(
+          'name=jsonl',
+          '{"x":1,"y":"a"}\n{"x":2,"y":"b"}\n{"x":3}\n',
+          'application/x-ndjson',
+        );
+        assert.equal(jsonl.status, 201, JSON.stringify(jsonl.body));
+        assert.equal(jsonl.body.rowCount, 3);
+        assert.equal(jsonl.body.schema.columns[1].missing, 1);
+
+        const pq = await parquetBytes(
+          "SELECT range AS id, range * 0.5 AS score, CASE WHEN range % 2 = 0 THEN 'even' ELSE 'odd' END AS parity FROM range(100)",
+        );
+        const parquet = await upload('name=pq&format=parquet', pq, 'application/octet-stream');
+        assert.equal(parquet.status, 201, JSON.stringify(parquet.body));
+        assert.deepEqual(
+          parquet.body.schema.columns.map((c: any) => c.type),
+          ['integer', 'numeric', 'categorical'],
+        );
+
+        const xlsx = await upload(
+          'name=sales&sheet=sales',
+          await xlsxBytes(),
+          'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        );
+        assert.equal(xlsx.status, 201, JSON.stringify(xlsx.body));
+        assert.equal(xlsx.body.rowCount, 30);
+        assert.deepEqual(
+          xlsx.body.schema.columns.map((c: any) => [c.name, c.type]),
+          [
+            ['region', 'categorical'],
+            ['units', 'integer'],
+            ['price', 'numeric'],
+            ['day', 'datetime'],
+            ['paid', 'boolean'],
+          ],
+        );
+        const noSheet = await upload(
+          'name=sales2&sheet=nope',
+          await xlsxBytes(),
+          'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        );
+        assert.equal(noSheet.status, 400);
+        assert.match(noSheet.body.detail, /no sheet "nope"; sheets: notes, sales/);
+      });
+
+      await t.test('overrides: delimiter, header, encoding and column types', async () => {
+        const noHeader = await upload('name=nh&header=false&delimiter=|', '1|a\n2|b\n');
+        assert.equal(noHeader.status, 201, JSON.stringify(noHeader.body));
+        assert.deepEqual(
+          noHeader.body.schema.columns.map((c: any) => c.name),
+          ['column_1', 'column_2'],
+        );
+        const zip = await upload(
+          `name=zip&schema=${encodeURIComponent('{"zip":"categorical"}')}`,
+          'zip,n\n0101,1\n0202,2\n',
+        );
+        assert.equal(zip.status, 201, JSON.stringify(zip.body));
+        assert.equal(zip.body.schema.columns[0].type, 'categorical');
+        const rows = await call(server, 'GET', '/v1/projects/lab/datasets/zip/versions/1/rows', { key });
+        assert.equal(rows.body.rows[0].zip, '0101', 'the text as written, leading zero kept');
+        const failing = await upload(
+          `name=zip2&schema=${encodeURIComponent('{"n":"integer"}')}`,
+          'n\n1\n2\nthree\n',
+        );
+        assert.equal(failing.status, 422);
+        assert.match(failing.body.detail, /column "n" cannot be integer: row 3 has "three"/);
+      });
+
+      await t.test('a column of numbers with a word after the sampled rows becomes categorical', async () => {
+        const lines = ['code,value'];
+        for (let i = 0; i < 30_000; i++) lines.push(`${i},${i % 7}`);
+        lines.push('X-1,3');
+        const up = await upload('name=late', lines.join('\n'));
+        assert.equal(up.status, 201, JSON.stringify(up.body));
+        assert.deepEqual(
+          up.body.schema.columns.map((c: any) => c.type),
+          ['categorical', 'integer'],
+        );
+        assert.equal(up.body.rowCount, 30_001);
+      });
+
+      await t.test(
+        'a version stored as CSV before the DuckDB engine still reads, profiles and trains',
+        async () => {
+          const { store, artifacts } = server.platform.services;
+          const csv = readFileSync(join(SHARED_DATA, 'iris.csv'));
+          const ref = await artifacts.put(csv);
+          const project = await store.db
+            .selectFrom('projects')
+            .select('id')
+            .where('name', '=', 'lab')
+            .executeTakeFirstOrThrow();
+          const datasetId = newId('ds');
+          await store.db
+            .insertInto('datasets')
+            .values({ id: datasetId, project_id: project.id, name: 'old', created_at: nowIso() })
+            .execute();
+          const names = [
+            'sepal length (cm)',
+            'sepal width (cm)',
+            'petal length (cm)',
+            'petal width (cm)',
+            'target',
+          ];
+          const schema = {
+            rowCount: 150,
+            columns: names.map((name) => ({
+              name,
+              type: 'numeric',
+              missing: 0,
+              distinct: 3,
+              distinctCapped: false,
+              integer: name === 'target',
+            })),
+          };
+          await store.db
+            .insertInto('dataset_versions')
+            .values({
+              id: newId('dsv'),
+              dataset_id: datasetId,
+              project_id: project.id,
+              version: 1,
+              content_hash: ref.hash,
+              format: 'csv',
+              size_bytes: ref.size,
+              row_count: 150,
+              schema_json: JSON.stringify(schema),
+              source: 'upload:csv',
+              created_at: nowIso(),
+            })
+            .execute();
+          const rows = await call(server, 'GET', '/v1/projects/lab/datasets/old/versions/1/rows?limit=1', {
+            key,
+          });
+          assert.equal(rows.status, 200, JSON.stringify(rows.body));
+          assert.equal(rows.body.rows[0]['sepal length (cm)'], 5.1);
+          const profile = await call(server, 'GET', '/v1/projects/lab/datasets/old/versions/1/profile', {
+            key,
+          });
+          assert.equal(profile.status, 200, JSON.stringify(profile.body));
+          assert.equal(profile.body.columns[4].distinct, 3);
+          const version = await server.platform.services.datasets.getVersion(project.id, 'old', 1);
+          assert.equal(version.format, 'csv');
+          const columns = await readColumns(
+            await artifacts.localPath(version.contentHash),
+            version.schema.columns,
+            150,
+          );
+          assert.equal(columns[0]!.values[0], 5.1);
+          // Re-uploading the same CSV recognises the old version.
+          const again = await upload('name=old', csv);
+          assert.equal(again.status, 200);
+          assert.equal(again.body.version, 1);
+        },
+      );
+    },
+  );
+}
