@@ -265,9 +265,11 @@ async function main(): Promise<void> {
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; DuckDB 1.5 (@duckdb/node-api); load average ${loadBefore} before, ${loadavg()
       .map((x) => x.toFixed(1))
-      .join(
-        ', ',
-      )} after. The machine was shared with other work while this ran: figures are indicative, the ratio more than the absolute times.`,
+      .join(', ')} after${
+      loadavg()[0]! > cpus().length
+        ? '. The machine was shared with other work while this ran: figures are indicative, the ratio more than the absolute times'
+        : ' (more runnable work than cores would mean the machine was shared)'
+    }.`,
     '',
     'Command: `npm run bench:import` (`node dist/bench/import.js --rounds 3`).',
   ];

@@ -2,10 +2,10 @@
 // (alice writes rules as a maintainer, bob approves as an owner: four-eyes), an invoker and a viewer
 // key; hand-made ONNX models registered straight into the registry; rule sets taken to "active".
 import assert from 'node:assert/strict';
-import { encodeModel, type GraphInit } from '../../src/onnx/proto.js';
 import type { RuleSetDef } from '../../src/rules/index.js';
 import type { Signature } from '../../src/registry/service.js';
 import type { ConfigInput } from '../../src/config/config.js';
+import { onnxModel, registerVersion } from '../support/models.js';
 import { call, startTestServer, waitForJob, type TestServer } from '../support/server.js';
 
 export const P = 'bank';
@@ -55,17 +55,7 @@ export async function decisionFixture(options: Omit<ConfigInput, 'home'> = {}): 
   };
 }
 
-function onnx(graph: GraphInit): Uint8Array {
-  return encodeModel({
-    irVersion: 8,
-    opsetImports: [{ domain: '', version: 17 }],
-    producerName: 'mass-test',
-    producerVersion: '0',
-    modelVersion: 1,
-    graph,
-    metadataProps: [],
-  });
-}
+const onnx = onnxModel;
 
 /** x float [N,1] → y = k·x: each version answers with its own k, so an answer tells which version computed it. */
 export function scaleModel(k: number): Uint8Array {
@@ -108,32 +98,13 @@ export function pickyModel(): Uint8Array {
 export const X_SIGNATURE: Signature = { task: 'custom', inputs: [{ name: 'x', type: 'numeric' }] };
 
 /** Registers a model version straight through the registry; returns its number. */
-export async function register(
+export function register(
   f: DecisionFixture,
   model: string,
   bytes: Uint8Array,
   signature: Signature = X_SIGNATURE,
 ): Promise<number> {
-  const { store, artifacts, registry, auth } = f.server.platform.services;
-  const p = await auth.findProject(P);
-  const ref = await artifacts.put(bytes);
-  const mv = await store.transaction((trx) =>
-    registry.addVersion(trx, {
-      projectId: p!.id,
-      model,
-      task: signature.task,
-      artifactHash: ref.hash,
-      sizeBytes: ref.size,
-      algorithm: 'onnx',
-      params: {},
-      metrics: {},
-      signature,
-      datasetVersionId: null,
-      jobId: null,
-      codeVersion: 'test',
-    }),
-  );
-  return mv.version;
+  return registerVersion(f.server, P, model, bytes, signature);
 }
 
 export async function deploy(

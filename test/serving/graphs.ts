@@ -1,17 +1,8 @@
 // Small hand-made ONNX graphs for serving tests: a model that fails at run time, BOOL and FP64 tensors.
-import { encodeModel, type GraphInit } from '../../src/onnx/proto.js';
+import type { GraphInit } from '../../src/onnx/proto.js';
+import { onnxModel } from '../support/models.js';
 
-function model(graph: GraphInit): Uint8Array {
-  return encodeModel({
-    irVersion: 8,
-    opsetImports: [{ domain: '', version: 17 }],
-    producerName: 'mass-test',
-    producerVersion: '0',
-    modelVersion: 1,
-    graph,
-    metadataProps: [],
-  });
-}
+const model = onnxModel;
 
 /** x float [N,4] → y = reshape(x, [1,4]): answers one row, fails at run time for two or more. */
 export function oneRowOnly(): Uint8Array {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigInput } from '../../src/config/config.js';
 import type { Signature } from '../../src/registry/service.js';
+import { registerVersion } from '../support/models.js';
 import { call, SHARED_DATA, startTestServer, waitForJob, type TestServer } from '../support/server.js';
 
 export const MODELS = join(SHARED_DATA, 'models');
@@ -70,33 +71,14 @@ export function irisCsv(): Buffer {
  * Registers a model version straight through the registry (no probe process): for tests that
  * need many versions or a hand-made graph. `signature` defaults to a custom model.
  */
-export async function register(
+export function register(
   f: ServingFixture,
   project: string,
   model: string,
   bytes: Uint8Array,
   signature: Signature = { task: 'custom', inputs: [] },
 ): Promise<number> {
-  const { store, artifacts, registry, auth } = f.server.platform.services;
-  const p = await auth.findProject(project);
-  const ref = await artifacts.put(bytes);
-  const mv = await store.transaction((trx) =>
-    registry.addVersion(trx, {
-      projectId: p!.id,
-      model,
-      task: signature.task,
-      artifactHash: ref.hash,
-      sizeBytes: ref.size,
-      algorithm: 'onnx',
-      params: {},
-      metrics: {},
-      signature,
-      datasetVersionId: null,
-      jobId: null,
-      codeVersion: 'test',
-    }),
-  );
-  return mv.version;
+  return registerVersion(f.server, project, model, bytes, signature);
 }
 
 export function sharedModel(name: string): Buffer {
