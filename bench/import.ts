@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -123,7 +123,7 @@ async function child(contender: Contender): Promise<void> {
         .insertInto('projects')
         .values({ id: projectId, name: 'bench', description: '', created_at: nowIso() })
         .execute();
-      const engine = new DataEngine({ home: work });
+      const engine = new DataEngine({ home: work, extraDirectories: [dirname(FILE)] });
       const service = new DatasetService(store, new FsArtifactStore(join(work, 'artifacts')), engine);
       const t0 = performance.now();
       const marks: Record<string, number> = {};

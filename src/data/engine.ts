@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 export interface DataEngineOptions {
@@ -9,6 +9,25 @@ export interface DataEngineOptions {
   readonly memoryLimit?: string | undefined;
   /** DuckDB's worker threads (default: DuckDB's own, one per core). */
   readonly threads?: number | undefined;
+  /** Folders besides MASS_HOME that DuckDB may read and write (e.g. the system temp folder). */
+  readonly extraDirectories?: readonly string[] | undefined;
+}
+
+/**
+ * Defence in depth: DuckDB may touch files only below the given folders, and its configuration is
+ * locked. Every path Mass hands it is built by Mass and quoted, but a future mistake must not turn
+ * into reading /etc/passwd through read_csv or writing anywhere through COPY.
+ */
+export async function lockDown(instance: DuckDBInstance, directories: readonly string[]): Promise<void> {
+  const c = await instance.connect();
+  try {
+    const list = directories.map((d) => quoteLiteral(d.endsWith(sep) ? d : d + sep)).join(', ');
+    await c.run(`SET GLOBAL allowed_directories = [${list}]`);
+    await c.run('SET GLOBAL enable_external_access = false');
+    await c.run('SET GLOBAL lock_configuration = true');
+  } finally {
+    c.closeSync();
+  }
 }
 
 /**
@@ -39,7 +58,9 @@ export class DataEngine {
       };
       if (this.options.memoryLimit) settings.memory_limit = this.options.memoryLimit;
       if (this.options.threads) settings.threads = String(this.options.threads);
-      return DuckDBInstance.create(':memory:', settings);
+      const instance = await DuckDBInstance.create(':memory:', settings);
+      await lockDown(instance, [resolve(this.options.home), ...(this.options.extraDirectories ?? [])]);
+      return instance;
     })();
     this.instance.catch(() => (this.instance = undefined));
     return this.instance;

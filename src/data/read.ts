@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse';
-import { quoteIdent, quoteLiteral } from './engine.js';
+import { lockDown, quoteIdent, quoteLiteral } from './engine.js';
 import { isMissing, parseBoolean, parseNumber, type ColumnSchema, type DatasetSchema } from './schema.js';
 
 /** A column read for computation: numbers with NaN for missing, or strings with null for missing. */
@@ -111,6 +112,7 @@ export async function readColumns(
     autoload_known_extensions: 'false',
   });
   try {
+    await lockDown(db, [dirname(path)]);
     const c = await db.connect();
     try {
       const from = `read_parquet(${quoteLiteral(path)})`;

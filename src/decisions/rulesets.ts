@@ -345,6 +345,16 @@ export class RuleSetService {
   async approve(projectId: string, name: string, version: number, userId: string): Promise<RuleSetVersion> {
     const rs = await this.row(projectId, name);
     const v = await this.versionRow(rs.id, name, version);
+    const approver = await this.store.db
+      .selectFrom('users')
+      .select('kind')
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    if (approver?.kind === 'service')
+      throw new AppError(
+        'FOUR_EYES_REQUIRED',
+        'a service account cannot approve a rule set: approval is the act of a person',
+      );
     if (v.author_id === userId || v.submitted_by === userId)
       throw new AppError(
         'FOUR_EYES_REQUIRED',

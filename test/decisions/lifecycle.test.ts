@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { RuleSetDef } from '../../src/rules/index.js';
-import { api, decisionFixture, type DecisionFixture } from './support.js';
+import { api, call, decisionFixture, P, type DecisionFixture } from './support.js';
 
 const rules = (limit: number, outcome = 'decline'): RuleSetDef => ({
   facts: [{ name: 'amount', type: 'number', source: 'input' }],
@@ -121,6 +121,22 @@ describe('rule set lifecycle', () => {
       409,
       'submitted, not approved',
     );
+
+    // A service account is not a person: it cannot be the second pair of eyes, even as an owner.
+    assert.equal(
+      (await call(f.server, 'POST', '/v1/users', { key: f.admin, json: { name: 'robot', kind: 'service' } }))
+        .status,
+      201,
+    );
+    const robot = (
+      await call(f.server, 'POST', '/v1/keys', {
+        key: f.admin,
+        json: { name: 'robot-owner', project: P, role: 'owner', user: 'robot' },
+      })
+    ).body.key as string;
+    const bot = await a.post('/rulesets/limits/versions/1/approve', {}, robot);
+    assert.equal(bot.status, 403);
+    assert.equal(bot.body.code, 'FOUR_EYES_REQUIRED');
 
     const ok = await a.post('/rulesets/limits/versions/1/approve', {}, f.bob);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));

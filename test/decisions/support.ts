@@ -32,7 +32,12 @@ export async function decisionFixture(options: Omit<ConfigInput, 'home'> = {}): 
     assert.equal((await call(server, 'POST', '/v1/projects', { key: admin, json: { name } })).status, 201);
   for (const name of ['alice', 'bob', 'ivan', 'vera'])
     assert.equal(
-      (await call(server, 'POST', '/v1/users', { key: admin, json: { name, kind: 'service' } })).status,
+      (
+        await call(server, 'POST', '/v1/users', {
+          key: admin,
+          json: { name, password: `${name}-correct-horse-battery` },
+        })
+      ).status,
       201,
     );
   const key = async (user: string, project: string, role: string) => {
