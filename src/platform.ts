@@ -100,6 +100,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
       maxImages: config.maxImages,
       maxImageBytes: config.maxImageBytes,
       maxUnzippedBytes: config.maxUnzippedBytes,
+      maxImagePixels: config.maxImagePixels,
     },
     join(config.home, 'tmp', 'sources'),
   );

@@ -66,6 +66,8 @@ export interface Config {
   readonly maxImages: number;
   readonly maxImageBytes: number;
   readonly maxUnzippedBytes: number;
+  /** Image datasets: most pixels (width × height) of one image, checked at upload and before decoding. */
+  readonly maxImagePixels: number;
 }
 
 export class ConfigError extends Error {
@@ -252,6 +254,13 @@ export function loadConfig(explicit: ConfigInput = {}, env: NodeJS.ProcessEnv = 
       2 * 1024 ** 3,
       1,
       2 ** 44,
+    ),
+    maxImagePixels: int(
+      'MASS_MAX_IMAGE_PIXELS',
+      pick('maxImagePixels', 'MASS_MAX_IMAGE_PIXELS'),
+      40_000_000,
+      1,
+      2 ** 31,
     ),
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

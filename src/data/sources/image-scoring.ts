@@ -113,7 +113,11 @@ export class ImageScoring {
         ctx.signal.throwIfAborted();
         const chunk = rows.slice(start, start + CHUNK);
         const bytes = await Promise.all(chunk.map((r) => this.artifacts.get(r.sha256)));
-        const { data, dims } = imageTensor(bytes, { height: H!, width: W!, channels: C });
+        const { data, dims } = imageTensor(
+          bytes,
+          { height: H!, width: W!, channels: C },
+          this.images.maxImagePixels,
+        );
         const outputs = runtime.run({ [input.name]: { type: 'float32', data, dims } });
         const scores = Object.values(outputs).find((o) => o.dims.length === 2 && o.dims[0] === chunk.length);
         if (!scores)
@@ -163,6 +167,11 @@ export class ImageScoring {
   };
 }
 
-function csv(v: string): string {
+/**
+ * One CSV field. Fields a spreadsheet would run as a formula (starting with = + - @, tab or CR)
+ * get a leading apostrophe, as OWASP advises against CSV injection; then quoting as RFC 4180.
+ */
+export function csv(value: string): string {
+  const v = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Unzip, UnzipInflate, UnzipPassThrough } from 'fflate';
 import { imageSize } from 'image-size';
@@ -18,6 +18,23 @@ export interface ImageLimits {
   readonly maxImageBytes: number;
   /** All files together once unzipped: what stops a zip bomb, counted as bytes come out. */
   readonly maxUnzippedBytes: number;
+  /** Largest width × height of one image (MASS_MAX_IMAGE_PIXELS); decoding needs ~20 bytes per pixel. */
+  readonly maxImagePixels?: number;
+}
+
+/** Default of MASS_MAX_IMAGE_PIXELS: 40 million pixels (about 800 MB to decode and plane). */
+export const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
+
+/**
+ * Width and height of a PNG from its IHDR chunk (the first chunk, right after the signature),
+ * read without inflating anything; undefined when the header is not there.
+ */
+export function pngHeaderSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 24) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // 8-byte signature, then length (4) and type "IHDR" (4), then width and height, big-endian.
+  if (bytes[12] !== 0x49 || bytes[13] !== 0x48 || bytes[14] !== 0x44 || bytes[15] !== 0x52) return undefined;
+  return { width: view.getUint32(16), height: view.getUint32(20) };
 }
 
 export interface ImageRow {
@@ -86,7 +103,10 @@ export class ImageService {
     const base = join(this.workDir, `images-${randomBytes(8).toString('hex')}`);
     const zipPath = `${base}.zip`;
     const tablePath = `${base}.jsonl`;
+    // Images wait here until the whole zip is valid: a refused zip leaves nothing in the artifact store.
+    const stageDir = `${base}-images`;
     try {
+      await mkdir(stageDir, { mode: 0o700 });
       const zipHash = createHash('sha256');
       const handle = await open(zipPath, 'wx', 0o600);
       let size = 0;
@@ -106,8 +126,14 @@ export class ImageService {
         await handle.close();
       }
       if (size === 0) throw bad('the body is empty: send the zip file');
-      const rows = await this.readZip(zipPath);
+      const rows = await this.readZip(zipPath, stageDir);
       if (rows.length === 0) throw bad('the zip holds no PNG or JPEG image');
+      // Every check passed: only now do the images go into the (content-addressed) store.
+      for (const hash of new Set(rows.map((r) => r.sha256))) {
+        if (await this.artifacts.has(hash)) continue;
+        const ref = await this.artifacts.put(await readFile(join(stageDir, hash)));
+        if (ref.hash !== hash) throw new Error('the artifact store named an image differently');
+      }
       rows.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
       const table = await open(tablePath, 'wx', 0o600);
       try {
@@ -135,10 +161,11 @@ export class ImageService {
     } finally {
       await rm(zipPath, { force: true });
       await rm(tablePath, { force: true });
+      await rm(stageDir, { recursive: true, force: true });
     }
   }
 
-  private async readZip(path: string): Promise<ImageRow[]> {
+  private async readZip(path: string, stageDir: string): Promise<ImageRow[]> {
     const rows: ImageRow[] = [];
     const pending: Promise<void>[] = [];
     let total = 0;
@@ -182,7 +209,7 @@ export class ImageService {
             chunks.push(data);
             if (final)
               pending.push(
-                this.storeImage(file.name, label, Buffer.concat(chunks)).then(
+                this.stageImage(file.name, label, Buffer.concat(chunks), stageDir).then(
                   (row) => void rows.push(row),
                   (e: unknown) => void (failure ??= e),
                 ),
@@ -225,7 +252,13 @@ export class ImageService {
     return rows;
   }
 
-  private async storeImage(name: string, label: string, bytes: Buffer): Promise<ImageRow> {
+  /** The most pixels one image may have (MASS_MAX_IMAGE_PIXELS). */
+  get maxImagePixels(): number {
+    return this.limits.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  }
+
+  /** Checks one image and writes it to the staging folder under its SHA-256. */
+  private async stageImage(name: string, label: string, bytes: Buffer, stageDir: string): Promise<ImageRow> {
     const format = sniff(bytes);
     if (!format) throw bad(`${JSON.stringify(name)} is not a PNG or JPEG image`);
     let width: number | undefined;
@@ -236,8 +269,16 @@ export class ImageService {
       // reported below
     }
     if (!width || !height) throw bad(`${JSON.stringify(name)} is a broken ${format.toUpperCase()} image`);
-    const ref = await this.artifacts.put(bytes);
-    return { file: name, label, width, height, format, sha256: ref.hash };
+    const header = format === 'png' ? pngHeaderSize(bytes) : undefined;
+    const pixels = Math.max(width * height, header ? header.width * header.height : 0);
+    if (pixels > this.maxImagePixels)
+      throw bad(
+        `${JSON.stringify(name)} is ${width}×${height} pixels, more than ${this.maxImagePixels} (MASS_MAX_IMAGE_PIXELS)`,
+      );
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // Equal content has one name: writing it twice (same image under two names) is harmless.
+    await writeFile(join(stageDir, sha256), bytes, { mode: 0o600 });
+    return { file: name, label, width, height, format, sha256 };
   }
 
   /** One image of an image dataset version, found by its SHA-256 among that version's rows only. */
@@ -292,7 +333,7 @@ export class ImageService {
   }> {
     const rows = await this.list(version);
     const images = await Promise.all(rows.map((r) => this.artifacts.get(r.sha256)));
-    return { ...imageTensor(images, shape), labels: rows.map((r) => r.label), rows };
+    return { ...imageTensor(images, shape, this.maxImagePixels), labels: rows.map((r) => r.label), rows };
   }
 }
 
@@ -303,9 +344,17 @@ interface Rgba {
   readonly data: Uint8Array;
 }
 
-function decode(bytes: Uint8Array): Rgba {
+function decode(bytes: Uint8Array, maxPixels: number): Rgba {
   const format = sniff(bytes);
   if (format === 'png') {
+    // Refused before anything is inflated; pngjs then inflates at most the size IHDR declares.
+    const header = pngHeaderSize(bytes);
+    if (!header) throw new AppError('ARCHIVE_INVALID', 'a broken PNG image (no IHDR header)');
+    if (header.width * header.height > maxPixels)
+      throw new AppError(
+        'ARCHIVE_INVALID',
+        `a PNG image of ${header.width}×${header.height} pixels is more than ${maxPixels} (MASS_MAX_IMAGE_PIXELS)`,
+      );
     const png = PNG.sync.read(Buffer.from(bytes));
     return { width: png.width, height: png.height, data: png.data };
   }
@@ -326,6 +375,7 @@ function decode(bytes: Uint8Array): Rgba {
 export function imageTensor(
   images: readonly Uint8Array[],
   shape: { height: number; width: number; channels?: 1 | 3; resize?: 'nearest' | 'bilinear' },
+  maxPixels: number = DEFAULT_MAX_IMAGE_PIXELS,
 ): { data: Float32Array; dims: [number, number, number, number] } {
   const { height: H, width: W } = shape;
   const C = shape.channels ?? 1;
@@ -334,7 +384,7 @@ export function imageTensor(
   const out = new Float32Array(images.length * C * H * W);
   const bilinear = (shape.resize ?? 'bilinear') === 'bilinear';
   images.forEach((bytes, n) => {
-    const img = decode(bytes);
+    const img = decode(bytes, maxPixels);
     // Channel values of the source as floats 0..1 (alpha composed over black).
     const planes: Float32Array[] = [];
     const px = img.width * img.height;
