@@ -136,6 +136,10 @@ export class ConnectionService {
       ssl: input.ssl ?? (JSON.parse(current.ssl_json) as ConnectionInput['ssl']),
     };
     const fields = await this.validate(merged, current);
+    // Repointing a connection (another host, port, user, database or TLS setting) while keeping the
+    // stored password would let anyone who may edit it collect the password on a server of their own.
+    if (input.password === undefined && current.password_enc !== null && targetChanged(current, fields))
+      throw invalid('password', "send the password again when the connection's target changes");
     const password_enc =
       input.password === undefined
         ? current.password_enc
@@ -284,6 +288,22 @@ export class ConnectionService {
     if (!(await stat(real)).isFile()) throw invalid(field, 'not a file');
     return real;
   }
+}
+
+/** Whether the fields that decide where the password goes differ from the stored row. */
+function targetChanged(
+  current: ConnectionTable,
+  next: Pick<ConnectionTable, 'kind' | 'host' | 'port' | 'database' | 'username' | 'ssl_json'>,
+): boolean {
+  const norm = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return (
+    current.kind !== next.kind ||
+    norm(current.host) !== norm(next.host) ||
+    norm(current.port) !== norm(next.port) ||
+    norm(current.database) !== norm(next.database) ||
+    norm(current.username) !== norm(next.username) ||
+    current.ssl_json !== next.ssl_json
+  );
 }
 
 function toConnection(r: ConnectionTable): Connection {

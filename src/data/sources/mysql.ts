@@ -23,6 +23,10 @@ function connectionFor(spec: ConnectionSpec, timeoutMs: number): Conn {
           },
         }),
     connectTimeout: Math.min(timeoutMs, 30_000),
+    // Never send the password in clear (mysql_clear_password): a server that asks for it may be
+    // one that somebody pointed the connection at to collect the password.
+    enableCleartextPlugin: false,
+    authPlugins: { mysql_clear_password: refuseCleartext },
     // Defence in depth: the driver itself refuses several statements in one query.
     multipleStatements: false,
     // Dates and times as the server's text, JSON as text, DECIMAL and BIGINT as numbers when exact.
@@ -41,6 +45,31 @@ function connectionFor(spec: ConnectionSpec, timeoutMs: number): Conn {
       return next();
     },
   });
+}
+
+/** The mysql_clear_password plugin, refused: the password is never sent as plain text. */
+export function refuseCleartext(): () => never {
+  return () => {
+    throw sourceError(
+      'SOURCE_AUTH_FAILED',
+      'the server asked for the password in clear text (mysql_clear_password), which Mass never sends',
+    );
+  };
+}
+
+/**
+ * The session's sql_mode without ANSI_QUOTES and NO_BACKSLASH_ESCAPES, so that the server reads
+ * quotes and backslashes as the read-only check does.
+ */
+async function normaliseSqlMode(conn: Conn): Promise<void> {
+  const rows = (await run(conn, 'SELECT @@SESSION.sql_mode AS m')) as { m: string | null }[];
+  const modes = String(rows[0]?.m ?? '')
+    .split(',')
+    .filter(Boolean);
+  const kept = modes.filter(
+    (m) => /^[A-Z_]+$/.test(m) && m !== 'ANSI_QUOTES' && m !== 'NO_BACKSLASH_ESCAPES' && m !== 'ANSI',
+  );
+  if (kept.length !== modes.length) await run(conn, `SET SESSION sql_mode = '${kept.join(',')}'`);
 }
 
 function where(spec: ConnectionSpec): string {
@@ -126,6 +155,7 @@ export const mysqlDriver: SourceDriver = {
     const file = await open(options.out, 'wx', 0o600);
     try {
       await connect(conn);
+      await normaliseSqlMode(conn);
       const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
       // MariaDB: max_statement_time (seconds); MySQL: max_execution_time (ms, SELECT only).
       await run(conn, `SET SESSION max_statement_time = ${seconds}`).catch(() =>

@@ -35,7 +35,9 @@ function clientFor(spec: ConnectionSpec, timeoutMs: number): pg.Client {
     statement_timeout: timeoutMs,
     idle_in_transaction_session_timeout: timeoutMs + 5_000,
     // Every transaction of this session is read-only unless it says otherwise (it never does).
-    options: '-c default_transaction_read_only=on -c TimeZone=UTC',
+    // standard_conforming_strings=on: a backslash in '...' is an ordinary character, as the
+    // read-only check reads it (with it off, 'a\' hides the rest of the string from the check).
+    options: '-c default_transaction_read_only=on -c TimeZone=UTC -c standard_conforming_strings=on',
   });
 }
 
@@ -103,7 +105,12 @@ export const postgresDriver: SourceDriver = {
     try {
       await client.connect();
       await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await client.query(`DECLARE mass_import NO SCROLL CURSOR FOR ${options.sql.replace(/;\s*$/, '')}`);
+      // The extended protocol (Parse/Bind/Execute) takes exactly one statement, so the server
+      // refuses a second one the read-only check might have missed.
+      await client.query({
+        text: `DECLARE mass_import NO SCROLL CURSOR FOR ${options.sql.replace(/;\s*$/, '')}`,
+        queryMode: 'extended',
+      } as pg.QueryConfig & { queryMode: 'extended' });
       let encoder: RowEncoder | undefined;
       const out = new LineBuffer(async (text) => void (await file.write(text)));
       for (;;) {

@@ -2,8 +2,8 @@ import { AppError } from '../../errors/index.js';
 
 export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
 
-/** Statements and functions that write, lock, run other SQL or reach the server's files. */
-const REFUSED_WORDS = new Set([
+/** Statements and clauses that write, lock, run other SQL or reach the server's files. */
+const REFUSED_KEYWORDS = [
   'INSERT',
   'UPDATE',
   'DELETE',
@@ -60,7 +60,10 @@ const REFUSED_WORDS = new Set([
   'FLUSH',
   'INSTALL',
   'UNINSTALL',
-  // functions
+];
+
+/** Functions that write, lock, run other SQL, or reach the server's files or other servers. */
+const REFUSED_FUNCTIONS = new Set([
   'LOAD_FILE',
   'PG_READ_FILE',
   'PG_READ_BINARY_FILE',
@@ -79,6 +82,44 @@ const REFUSED_WORDS = new Set([
   'SET_CONFIG',
   'DBLINK',
   'DBLINK_EXEC',
+  'DBLINK_CONNECT',
+  'DBLINK_CONNECT_U',
+  'DBLINK_SEND_QUERY',
+  'DBLINK_OPEN',
+  'PG_LS_LOGDIR',
+  'PG_LS_WALDIR',
+  'PG_LS_TMPDIR',
+  'PG_LS_ARCHIVE_STATUSDIR',
+  'PG_LS_LOGICALMAPDIR',
+  'PG_LS_LOGICALSNAPDIR',
+  'PG_LS_REPLSLOTDIR',
+  'PG_FILE_WRITE',
+  'PG_FILE_RENAME',
+  'PG_FILE_UNLINK',
+  'PG_FILE_SYNC',
+  'PG_LOGDIR_LS',
+  'LO_GET',
+  'LO_OPEN',
+  'LOREAD',
+  'LOWRITE',
+  'LO_TRUNCATE',
+  'PG_NOTIFY',
+  'PG_PROMOTE',
+  'PG_SWITCH_WAL',
+  'PG_CREATE_RESTORE_POINT',
+  'PG_LOGICAL_EMIT_MESSAGE',
+  'PG_LOGICAL_SLOT_GET_CHANGES',
+  'PG_LOGICAL_SLOT_GET_BINARY_CHANGES',
+  'PG_REPLICATION_SLOT_ADVANCE',
+  'PG_CREATE_PHYSICAL_REPLICATION_SLOT',
+  'PG_CREATE_LOGICAL_REPLICATION_SLOT',
+  'PG_DROP_REPLICATION_SLOT',
+  'PG_IMPORT_SYSTEM_COLLATIONS',
+  'PG_LOG_BACKEND_MEMORY_CONTEXTS',
+  'PG_ADVISORY_LOCK_SHARED',
+  'PG_ADVISORY_XACT_LOCK_SHARED',
+  'PG_TRY_ADVISORY_LOCK',
+  'PG_TRY_ADVISORY_XACT_LOCK',
   'NEXTVAL',
   'SETVAL',
   'QUERY_TO_XML',
@@ -94,7 +135,21 @@ const REFUSED_WORDS = new Set([
   'READFILE',
   'EDIT',
   'FTS3_TOKENIZER',
+  'FSDIR',
+  'ZIPFILE',
 ]);
+
+const REFUSED_WORDS = new Set([...REFUSED_KEYWORDS, ...REFUSED_FUNCTIONS]);
+
+function refusedWord(word: string): boolean {
+  return REFUSED_WORDS.has(word) || word.startsWith('DBLINK_');
+}
+
+/** A quoted name is checked against the functions only: `"update"` is a fine column name. */
+function refusedQuotedName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return REFUSED_FUNCTIONS.has(upper) || upper === 'DBLINK' || upper.startsWith('DBLINK_');
+}
 
 function refused(detail: string): AppError {
   return new AppError('SOURCE_QUERY_REFUSED', detail, [{ path: 'query', message: detail }]);
@@ -118,7 +173,13 @@ export function checkReadOnlyQuery(query: string, dialect: SqlDialect): void {
     const next = query[i + 1];
     if (/\s/.test(c)) {
       i++;
-    } else if (c === '-' && next === '-') {
+    } else if (
+      c === '-' &&
+      next === '-' &&
+      // MySQL: `--` starts a comment only when a space, a control character or the end follows;
+      // `--1` is two minus signs, and whatever follows is SQL.
+      (dialect !== 'mysql' || i + 2 >= n || query.charCodeAt(i + 2) <= 0x20)
+    ) {
       i = skipTo(query, i, '\n');
     } else if (c === '#' && dialect === 'mysql') {
       i = skipTo(query, i, '\n');
@@ -129,9 +190,18 @@ export function checkReadOnlyQuery(query: string, dialect: SqlDialect): void {
     } else if (c === "'" || (c === '"' && dialect !== 'postgres' && dialect !== 'sqlite')) {
       i = skipQuoted(query, i, c, dialect === 'mysql');
     } else if (c === '"' || c === '`' || (c === '[' && dialect === 'sqlite')) {
-      i = skipQuoted(query, i, c === '[' ? ']' : c, false, c);
-    } else if (c === '$' && dialect === 'postgres' && /^\$[A-Za-z_]*\$/.test(query.slice(i, i + 65))) {
-      const tag = /^\$[A-Za-z_]*\$/.exec(query.slice(i, i + 65))![0];
+      const close = c === '[' ? ']' : c;
+      const end = skipQuoted(query, i, close, false, c);
+      // A quoted name is still a name: `"pg_read_file"('/etc/passwd')` calls the function.
+      const name = query
+        .slice(i + 1, end - 1)
+        .split(close + close)
+        .join(close);
+      if (refusedQuotedName(name))
+        throw refused(`the query uses ${name.toUpperCase()}, which is not allowed in a read-only import`);
+      i = end;
+    } else if (c === '$' && dialect === 'postgres' && DOLLAR_TAG.test(query.slice(i, i + 65))) {
+      const tag = DOLLAR_TAG.exec(query.slice(i, i + 65))![0];
       const end = query.indexOf(tag, i + tag.length);
       if (end < 0) throw refused('an unterminated dollar-quoted string');
       i = end + tag.length;
@@ -140,8 +210,11 @@ export function checkReadOnlyQuery(query: string, dialect: SqlDialect): void {
       i++;
     } else {
       if (statements > 0) sawContentAfterEnd = true;
-      const m = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(query.slice(i, i + 256));
+      const m = WORD.exec(query.slice(i, i + 256));
       if (m) {
+        // U&"..." names may spell any name with escapes (U&"\0070g_read_file"); not checkable here.
+        if (dialect === 'postgres' && /^[Uu]$/.test(m[0]) && query.startsWith('&"', i + 1))
+          throw refused('Unicode-escaped quoted names (U&"...") are not allowed');
         // E'...' (PostgreSQL escape strings), N'...', X'...', B'...' and _charset'...' prefixes.
         if (query[i + m[0].length] === "'" && (/^[EeNnXxBbUu]$/.test(m[0]) || m[0].startsWith('_'))) {
           i = skipQuoted(query, i + m[0].length, "'", dialect === 'mysql' || /^[Ee]$/.test(m[0]));
@@ -160,9 +233,15 @@ export function checkReadOnlyQuery(query: string, dialect: SqlDialect): void {
   if (first === undefined) throw refused('the query is empty');
   if (first !== 'SELECT' && first !== 'WITH')
     throw refused(`only a SELECT or WITH query may be run, not ${first}`);
-  const bad = words.find((w) => REFUSED_WORDS.has(w));
+  const bad = words.find(refusedWord);
   if (bad) throw refused(`the query uses ${bad}, which is not allowed in a read-only import`);
 }
+
+// Names may hold letters beyond ASCII and `$` (after the first character), as the servers' lexers
+// allow: `é$x$` is one name, not a name followed by a dollar-quoted string.
+const WORD = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/;
+// PostgreSQL dollar-quote tags: $$ or $tag$, the tag a name without `$`.
+const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
 function skipTo(s: string, i: number, ch: string): number {
   const end = s.indexOf(ch, i);
