@@ -6,7 +6,7 @@
 // Writes a section of bench/RESULTS.md.
 //
 //   npm run build && node dist/bench/automl.js [--datasets iris,wine] [--budget 60]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { autoCandidates, runAuto } from '../src/training/automl.js';
 import { defaultMetric, metricValue } from '../src/training/evaluate.js';
@@ -14,6 +14,7 @@ import { fitPredict } from '../src/training/search.js';
 import { TRAINERS } from '../src/training/trainers/index.js';
 import { replaceSection } from './results.js';
 import { DATA, loadSet } from './search.js';
+import { ensurePython } from './peers.js';
 
 type PeerFigures = { fit_s: number; accuracy?: number; roc_auc?: number; rmse?: number; r2?: number };
 
@@ -22,36 +23,12 @@ function arg(name: string): string | undefined {
   return k > 0 ? process.argv[k + 1] : undefined;
 }
 
-function ensurePeers(): boolean {
-  const ok = () =>
-    spawnSync('/usr/bin/python3', ['-c', 'import sklearn, xgboost, pandas'], { stdio: 'ignore' }).status ===
-    0;
-  if (ok()) return true;
-  if (process.getuid?.() === 0) {
-    console.error('installing python3-sklearn, python3-xgboost and python3-pandas with apt-get ...');
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    spawnSync(
-      'apt-get',
-      [
-        'install',
-        '-y',
-        '-qq',
-        '--no-install-recommends',
-        'python3-sklearn',
-        'python3-xgboost',
-        'python3-pandas',
-      ],
-      { stdio: 'inherit' },
-    );
-  }
-  return ok();
-}
-
 const loadBefore = loadavg();
 const names = (arg('datasets') ?? 'iris,wine,breast_cancer,digits,diabetes').split(',');
 const budget = Number(arg('budget') ?? 60);
 
-if (!ensurePeers()) throw new Error('scikit-learn and XGBoost are needed: see ../shared/peers/README.md');
+if (!ensurePython(['sklearn', 'xgboost', 'pandas']))
+  throw new Error('scikit-learn and XGBoost are needed: see ../shared/peers/README.md');
 const peers = JSON.parse(
   execFileSync('/usr/bin/python3', ['bench/peers_automl.py', DATA, ...names], {
     encoding: 'utf8',

@@ -2,7 +2,7 @@
 // dataset of ../shared/data with its fixed split. Writes the table into bench/RESULTS.md.
 //
 //   npm run bench:linear            (installs python3-sklearn with apt-get when missing and root)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { classificationReport, regressionReport } from '../src/ml/metrics.js';
 import { fitPreprocessor, transform } from '../src/ml/preprocess.js';
 import type { Column } from '../src/ml/types.js';
 import { replaceSection } from './results.js';
+import { ensurePython } from './peers.js';
 
 const DATA = resolve('../shared/data');
 const NAMES = ['iris', 'wine', 'breast_cancer', 'digits', 'synth_clf_200k', 'diabetes', 'synth_reg_200k'];
@@ -95,22 +96,6 @@ async function runMass(name: string, task: string): Promise<Row> {
   };
 }
 
-function ensureSklearn(): boolean {
-  const ok = () =>
-    spawnSync('/usr/bin/python3', ['-c', 'import sklearn, pandas'], { stdio: 'ignore' }).status === 0;
-  if (ok()) return true;
-  if (process.getuid?.() === 0) {
-    console.error('installing python3-sklearn and python3-pandas with apt-get ...');
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    spawnSync(
-      'apt-get',
-      ['install', '-y', '-qq', '--no-install-recommends', 'python3-sklearn', 'python3-pandas'],
-      { stdio: 'inherit' },
-    );
-  }
-  return ok();
-}
-
 const manifest = JSON.parse(readFileSync(join(DATA, 'manifest.json'), 'utf8')) as Record<
   string,
   { task: string }
@@ -124,7 +109,7 @@ for (const name of NAMES) {
   );
 }
 let sklearnVersion = 'not available';
-if (ensureSklearn()) {
+if (ensurePython(['sklearn', 'pandas'])) {
   const peer = JSON.parse(
     execFileSync('/usr/bin/python3', ['bench/peers_linear.py', DATA, ...NAMES], {
       encoding: 'utf8',

@@ -11,7 +11,7 @@
 // (one test row of iris is 3.3 points); the 200,000-row sets once, seed 0, with the epochs capped
 // at EPOCH_CAP on both sides so that the whole bench stays within about three minutes. Each
 // dataset runs in its own process on each side, so that peak memory can be read per dataset.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,6 +29,7 @@ import {
 import { fitPreprocessor, transform } from '../src/ml/preprocess.js';
 import type { Column } from '../src/ml/types.js';
 import { replaceSection } from './results.js';
+import { ensurePython, PYTHON } from './peers.js';
 
 const DATA = resolve('../shared/data');
 const NAMES = ['iris', 'wine', 'breast_cancer', 'digits', 'synth_clf_200k', 'diabetes', 'synth_reg_200k'];
@@ -36,7 +37,6 @@ const LARGE = new Set(['synth_clf_200k', 'synth_reg_200k']);
 const SEEDS = [0, 1, 2, 3, 4];
 const EPOCH_CAP = 30;
 const DEFAULT_EPOCHS = 200;
-const PYTHON = '/usr/bin/python3';
 
 /** `default`: Mass's defaults; `raw`: the regression target left unscaled, scikit-learn's objective. */
 type Variant = 'default' | 'raw';
@@ -125,23 +125,6 @@ async function runOne(name: string, maxEpochs: number, variant: Variant, seeds: 
   console.log(JSON.stringify(out));
 }
 
-function ensureSklearn(): boolean {
-  const ok = () => spawnSync(PYTHON, ['-c', 'import sklearn, pandas'], { stdio: 'ignore' }).status === 0;
-  if (ok()) return true;
-  if (process.getuid?.() === 0) {
-    console.error('installing python3-sklearn and python3-pandas with apt-get ...');
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    spawnSync(
-      'apt-get',
-      ['install', '-y', '-qq', '--no-install-recommends', 'python3-sklearn', 'python3-pandas'],
-      {
-        stdio: 'inherit',
-      },
-    );
-  }
-  return ok();
-}
-
 const SELF = fileURLToPath(import.meta.url);
 
 function mass(name: string, maxEpochs: number, variant: Variant, seeds: number[]): SideResult {
@@ -188,7 +171,7 @@ async function main(): Promise<void> {
     string,
     { task: string }
   >;
-  const havePeer = ensureSklearn();
+  const havePeer = ensurePython(['sklearn', 'pandas']);
   if (!havePeer) console.error('!!! scikit-learn is not available: only Mass figures are written');
   let sklearnVersion = 'not available';
   const rows: Row[] = [];

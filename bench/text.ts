@@ -4,7 +4,7 @@
 // unigrams, min_df 2, at most 5,000 terms). Writes its section of bench/RESULTS.md.
 //
 //   npm run bench:text            (needs Debian's python3-sklearn for the scikit-learn column)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type { CategoricalColumn } from '../src/ml/types.js';
 import { TRAINERS } from '../src/training/trainers/index.js';
 import { syntheticReviews } from '../test/training/text-data.js';
 import { replaceSection } from './results.js';
+import { ensurePython } from './peers.js';
 
 const REPS = 3;
 const DATASETS = [
@@ -98,7 +99,7 @@ for (const d of DATASETS) {
 let peers: Record<string, Record<string, { fit_s: number; accuracy: number; vocabulary: number }>> & {
   _env?: { sklearn: string };
 } = {};
-if (spawnSync('/usr/bin/python3', ['-c', 'import sklearn'], { stdio: 'ignore' }).status === 0) {
+if (ensurePython(['sklearn'])) {
   const dir = mkdtempSync(join(tmpdir(), 'mass-bench-text-'));
   try {
     const path = join(dir, 'data.json');

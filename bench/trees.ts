@@ -7,7 +7,7 @@
 //   npx tsc -p tsconfig.json && node dist/bench/trees.js        (about 10 minutes: scikit-learn's
 //                                                               random forests take most of it)
 //   node dist/bench/trees.js --only iris,diabetes               (a subset)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,10 +20,10 @@ import { classificationReport, regressionReport } from '../src/ml/metrics.js';
 import { fitPreprocessor, transform } from '../src/ml/preprocess.js';
 import type { Column } from '../src/ml/types.js';
 import { replaceSection } from './results.js';
+import { ensurePython, PYTHON } from './peers.js';
 
 const DATA = resolve('../shared/data');
 const NAMES = ['iris', 'wine', 'breast_cancer', 'digits', 'synth_clf_200k', 'diabetes', 'synth_reg_200k'];
-const PYTHON = '/usr/bin/python3';
 const LARGE = new Set(['synth_clf_200k', 'synth_reg_200k']);
 
 /** What one fit reports, from either side. */
@@ -166,30 +166,6 @@ function peer(model: string, name: string, reps: number): Result {
   return JSON.parse(out.trim().split('\n').pop()!) as Result;
 }
 
-function ensurePeers(): boolean {
-  const ok = () =>
-    spawnSync(PYTHON, ['-c', 'import sklearn, pandas, xgboost'], { stdio: 'ignore' }).status === 0;
-  if (ok()) return true;
-  if (process.getuid?.() === 0) {
-    console.error('installing python3-sklearn, python3-xgboost and python3-pandas with apt-get ...');
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    spawnSync(
-      'apt-get',
-      [
-        'install',
-        '-y',
-        '-qq',
-        '--no-install-recommends',
-        'python3-sklearn',
-        'python3-xgboost',
-        'python3-pandas',
-      ],
-      { stdio: 'inherit' },
-    );
-  }
-  return ok();
-}
-
 interface Row {
   name: string;
   regression: boolean;
@@ -206,7 +182,7 @@ async function main(): Promise<void> {
     string,
     { task: string }
   >;
-  const peers = ensurePeers();
+  const peers = ensurePython(['sklearn', 'xgboost', 'pandas']);
   if (!peers) console.error('!!! scikit-learn / XGBoost are not available: only Mass figures are written');
   const rows: Row[] = [];
   const loadStart = loadavg()[0]!;

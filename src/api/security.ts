@@ -66,7 +66,7 @@ export function registerSecurity(app: App, services: Services): void {
         reply.header('retry-after', String(Math.ceil(wait)));
         throw new AppError(
           'RATE_LIMITED',
-          `this key may make ${rps} predictions per second; retry in ${Math.ceil(wait)} s`,
+          `this key may make ${rps} ${rule === 'decide' ? 'decisions' : 'predictions'} per second; retry in ${Math.ceil(wait)} s`,
         );
       }
     }

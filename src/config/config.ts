@@ -30,7 +30,7 @@ export interface Config {
   readonly sessionHours: number;
   /** Where signed audit checkpoints are written (outside the database). */
   readonly auditDir: string;
-  /** Default predictions per second per key (0: unlimited); a key can carry its own. */
+  /** Default predictions (and decisions) per second per key (0: unlimited); a key can carry its own. */
   readonly rateLimitRps: number;
   /** Default queued + running jobs per project (0: unlimited); a project can carry its own. */
   readonly maxConcurrentJobs: number;

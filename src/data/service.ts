@@ -634,8 +634,8 @@ export class DatasetService {
 
   /**
    * The artifact hash of the version as CSV with a header row, for consumers that stream rows
-   * (batch scoring). CSV versions are their own file; Parquet versions are written out once by
-   * DuckDB and kept content-addressed, so asking again costs a hash lookup.
+   * (batch scoring). CSV versions are their own file; a Parquet version is written out by DuckDB
+   * on each call (about a second per million rows) and the content-addressed store keeps one copy.
    */
   async csvArtifact(version: DatasetVersion): Promise<string> {
     if (version.format === 'csv') return version.contentHash;

@@ -24,7 +24,10 @@ export function registerKeyRoutes(app: App, { auth }: Services): void {
               }),
             ),
             rateLimitRps: Type.Optional(
-              Type.Number({ exclusiveMinimum: 0, description: 'predictions per second for this key' }),
+              Type.Number({
+                exclusiveMinimum: 0,
+                description: 'predictions (and decisions) per second for this key',
+              }),
             ),
           },
           { additionalProperties: false },
