@@ -4,7 +4,7 @@
 // the peak memory is the model's own and the two never share the cores. Writes a table into
 // bench/RESULTS.md.
 //
-//   npx tsc -p tsconfig.json && node dist/bench/trees.js        (about 10 minutes: scikit-learn's
+//   npx tsc -p tsconfig.json && node dist/bench/trees.js        (about 25 minutes: scikit-learn's
 //                                                               random forests take most of it)
 //   node dist/bench/trees.js --only iris,diabetes               (a subset)
 import { execFileSync } from 'node:child_process';
@@ -151,10 +151,13 @@ function mass(model: string, name: string, reps: number): Result {
  * OpenMP's default wait policy spins at every barrier; on a machine shared with other work its
  * threads then spin against descheduled peers and HistGradientBoosting runs 10–100× slower (0.1 s
  * becomes 17–50 s on breast_cancer at a load of 13 on 2 cores). PASSIVE (threads sleep at
- * barriers) costs little on a quiet machine and keeps the peer's figures meaningful under load.
- * Set OMP_WAIT_POLICY in the environment to override.
+ * barriers) keeps the peer's figures meaningful under load, but on a quiet machine it makes
+ * HistGradientBoosting about twice as slow (2.2 s → 4.2 s on synth_reg_200k): there the peer runs
+ * with OpenMP's defaults, as its users run it. Set OMP_WAIT_POLICY in the environment to override.
  */
-const PEER_ENV = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+const LOADED = loadavg()[0]! > cpus().length / 2;
+const PEER_POLICY = process.env.OMP_WAIT_POLICY ?? (LOADED ? 'PASSIVE' : undefined);
+const PEER_ENV = { ...process.env, ...(PEER_POLICY ? { OMP_WAIT_POLICY: PEER_POLICY } : {}) };
 
 function peer(model: string, name: string, reps: number): Result {
   const out = execFileSync(PYTHON, ['bench/peers_trees.py', DATA, name, model, String(reps)], {
@@ -249,7 +252,7 @@ async function main(): Promise<void> {
   const lines = [
     `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; scikit-learn ${sklearnVersion}, XGBoost ${xgboostVersion} (Debian).`,
     'Command: `npx tsc -p tsconfig.json && node dist/bench/trees.js`. Each fit in its own process, one at a time.',
-    `Load average (1 min) ${loadStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end on ${cpus().length} cores: other work shared the machine, so compare the two sides of one row, not rows across runs. The peers run with OMP_WAIT_POLICY=${PEER_ENV.OMP_WAIT_POLICY} (with OpenMP's default spinning they slow down 10–100× on a loaded machine).`,
+    `Load average (1 min) ${loadStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end on ${cpus().length} cores${LOADED ? ': other work shared the machine, so compare the two sides of one row, not rows across runs' : ''}. ${PEER_POLICY ? `The peers run with OMP_WAIT_POLICY=${PEER_POLICY} (the machine was loaded: with OpenMP's default spinning they slow down 10–100× then).` : "The peers run with OpenMP's default wait policy (the machine was quiet)."}`,
     'Fit time: median of 3 fits (1 for the random forests on the 200k sets), preprocessing included; metrics on the fixed test split.',
     "Mass defaults are scikit-learn's: boosting stops early on 10% of the rows above 10,000 rows (as HistGradientBoosting); XGBoost runs 100 rounds.",
     'Peak: VmHWM of the fitting process in MB, counted from after the data was loaded and garbage collected (the counter is reset through /proc/self/clear_refs), and in brackets its growth over the loaded data (VmRSS before the first fit).',

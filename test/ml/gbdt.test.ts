@@ -100,6 +100,31 @@ describe('fitGbdt: the boosting steps', () => {
     sameTrees(fitGbdt(X, y, { ...options, threads: 1 }), fitGbdt(X, y, { ...options, threads: 2 }));
   });
 
+  it('gives the same trees on one thread and two for squared error (packed histograms, missing values, categories)', () => {
+    const { X } = synthetic(12_000, 24, 5);
+    const rng = createRng(6);
+    const n = X.rows;
+    for (let i = 0; i < n; i++) {
+      if (rng.next() < 0.05) X.data[i] = NaN;
+      X.data[3 * n + i] = rng.int(9);
+    }
+    const y = Float64Array.from(
+      { length: n },
+      (_, i) =>
+        (Number.isNaN(X.data[i]!) ? 2 : X.data[i]!) +
+        X.data[n + i]! * X.data[2 * n + i]! +
+        (X.data[3 * n + i]! % 4 === 1 ? 1 : 0),
+    );
+    const categorical = Array.from({ length: X.cols }, (_, j) => j === 3);
+    const options = { loss: 'squared_error', maxIter: 5, earlyStopping: false, categorical } as const;
+    const one = fitGbdt(X, y, { ...options, threads: 1 });
+    sameTrees(one, fitGbdt(X, y, { ...options, threads: 2 }));
+    assert.ok(
+      one.ensemble.trees.some((t) => t.set.some((s) => s >= 0)),
+      'a categorical split',
+    );
+  });
+
   it('stops early on a held-out set and keeps the best iteration', () => {
     const { X, y } = synthetic(3000, 3, 4);
     const model = fitGbdt(X, y, {

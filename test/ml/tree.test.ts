@@ -17,7 +17,14 @@ import {
 } from '../../src/ml/tree/binning.js';
 import { TreeGrower } from '../../src/ml/tree/grower.js';
 import type { GrowerOptions, LeafValueFn } from '../../src/ml/tree/grower.js';
-import { toRowMajor } from '../../src/ml/tree/histogram.js';
+import {
+  buildPacked,
+  packGradients,
+  packHessians,
+  PACK_MAX_ROWS,
+  PACKED_SPAN,
+  toRowMajor,
+} from '../../src/ml/tree/histogram.js';
 import { inSet, leafOfBinnedRow, leafOfRow, treeDepth } from '../../src/ml/tree/tree.js';
 
 const matrix = (columns: number[][]): Matrix => {
@@ -219,5 +226,129 @@ describe('TreeGrower', () => {
     const X = matrix([a, c]);
     const { tree, B } = growRegression(X, y, { minSamplesLeaf: 5 }, [false, true]);
     for (let i = 0; i < n; i++) assert.equal(leafOfRow(tree, X, i), leafOfBinnedRow(tree, B, i), `row ${i}`);
+  });
+});
+
+describe('packed histograms', () => {
+  it('decode every bin to its exact count and gradient sum, in any row order', () => {
+    const rng = createRng(5);
+    const n = 3000;
+    // Gradients of very different sizes, as float32 like the boosting ones.
+    const grad = Float64Array.from({ length: n }, (_, i) =>
+      Math.fround((rng.next() - 0.5) * (i % 97 === 0 ? 1e6 : i % 5 === 0 ? 1e-3 : 1)),
+    );
+    const packed = new Float64Array(2 * n);
+    const exact = new Float64Array(n);
+    const p = packGradients(grad, n, packed, exact)!;
+    assert.ok(p, 'packed');
+    // Each exact gradient is the fixed-point value, within half a step of the original.
+    for (let i = 0; i < n; i++) assert.ok(Math.abs(exact[i]! - grad[i]!) <= p.step / 2);
+    const bins = Uint8Array.from({ length: n }, () => rng.int(4));
+    const build = (order: Uint32Array) => {
+      const hist = new Float64Array(PACKED_SPAN);
+      buildPacked(hist, bins, 1, order, 0, n, packed, 1, Int32Array.of(0), true, 0, 1);
+      return hist;
+    };
+    const ascending = Uint32Array.from({ length: n }, (_, i) => i);
+    const reversed = ascending.slice().reverse();
+    const a = build(ascending);
+    assert.deepEqual(Array.from(build(reversed)), Array.from(a), 'the same sums in any order');
+    for (let b = 0; b < 4; b++) {
+      let count = 0;
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        if (bins[i] !== b) continue;
+        count++;
+        sum += exact[i]!;
+      }
+      const decoded = Math.round(a[b]! * p.invUnit);
+      assert.equal(decoded, count);
+      assert.equal((a[b]! - decoded * p.unit) * p.step, sum, `bin ${b}: the sum is exact`);
+    }
+  });
+
+  it('are not used when they would be too coarse or the gradients are not finite', () => {
+    const big = PACK_MAX_ROWS + 1;
+    assert.equal(
+      packGradients(new Float64Array(big), big, new Float64Array(2 * big), new Float64Array(big)),
+      null,
+    );
+    const bad = Float64Array.of(1, Infinity);
+    assert.equal(packGradients(bad, 2, new Float64Array(4), new Float64Array(2)), null);
+    // All-zero gradients pack (a constant target).
+    const zero = packGradients(new Float64Array(4), 4, new Float64Array(8), new Float64Array(4))!;
+    assert.ok(zero);
+    // Hessians must be non-negative and finite.
+    const h = new Float64Array(8);
+    assert.equal(packHessians(zero, Float64Array.of(1, -1, 0, 0), 4, h, new Float64Array(4)), null);
+    assert.equal(packHessians(zero, Float64Array.of(1, NaN, 0, 0), 4, h, new Float64Array(4)), null);
+    const exactH = new Float64Array(4);
+    const given = Float64Array.of(0.25, 0.1, 0, 3);
+    const withH = packHessians(zero, given, 4, h, exactH)!;
+    assert.equal(withH.slots, 2);
+    given.forEach((x, i) => assert.ok(Math.abs(exactH[i]! - x) <= withH.hessianStep / 2, `hessian ${i}`));
+  });
+
+  it('grow the tree that unpacked histograms grow, with and without hessians (same splits, leaves within rounding)', () => {
+    const rng = createRng(21);
+    const n = 4000;
+    const cols = [0, 1, 2, 3].map(() =>
+      Array.from({ length: n }, () => (rng.next() < 0.05 ? NaN : rng.next() * 4 - 2)),
+    );
+    const codes = Array.from({ length: n }, () => rng.int(7));
+    const y = cols[0]!.map(
+      (v, i) =>
+        (Number.isNaN(v) ? 1 : Math.sin(2 * v)) +
+        (cols[1]![i]! || 0) * 0.5 +
+        (codes[i]! % 3 === 1 ? 1.5 : 0) +
+        rng.next() * 0.1,
+    );
+    const X = matrix([...cols, codes]);
+    const categorical = [false, false, false, false, true];
+    const mapper = fitBinMapper(X, { categorical });
+    const B = applyBins(mapper, X);
+    const options = { ...OPTIONS, maxLeafNodes: 31, minSamplesLeaf: 20 };
+    const grower = new TreeGrower(B, mapper, options, 1, {
+      bins: toRowMajor(B.bins, B.rows, B.cols),
+      threads: 1,
+    });
+    const sample = Uint32Array.from({ length: n }, (_, i) => i);
+    const features = Int32Array.from({ length: X.cols }, (_, j) => j);
+    const grad = Float64Array.from(y, (v) => Math.fround(-v));
+    const packed = grower.grow(sample, grad, null, features, mean, createRng(1)).tree;
+    const unpacked = grower.grow(
+      sample,
+      grad,
+      new Float64Array(n).fill(1),
+      features,
+      mean,
+      createRng(1),
+    ).tree;
+    grower.close();
+    assert.ok(
+      packed.feature.length > 40,
+      `a tree of ${packed.feature.length} nodes (unpacked ${unpacked.feature.length})`,
+    );
+    assert.ok(
+      packed.set.some((s) => s >= 0),
+      'a categorical split',
+    );
+    assert.deepEqual(Array.from(packed.feature), Array.from(unpacked.feature));
+    assert.deepEqual(Array.from(packed.threshold), Array.from(unpacked.threshold));
+    assert.deepEqual(Array.from(packed.missingLeft), Array.from(unpacked.missingLeft));
+    // With hessians (two doubles per bin), against the column-major grower, which never packs.
+    const hess = Float64Array.from({ length: n }, () => Math.fround(0.05 + rng.next() * 0.2));
+    const plain = new TreeGrower(B, mapper, options, 1);
+    const weighted = grower.grow(sample, grad, hess, features, mean, createRng(1)).tree;
+    const reference = plain.grow(sample, grad, hess, features, mean, createRng(1)).tree;
+    assert.deepEqual(Array.from(weighted.feature), Array.from(reference.feature));
+    assert.deepEqual(Array.from(weighted.threshold), Array.from(reference.threshold));
+    weighted.value.forEach((v, k) =>
+      assert.ok(Math.abs(v - reference.value[k]!) <= 1e-6 * (1 + Math.abs(v)), `weighted leaf ${k}`),
+    );
+    // A leaf's mean moves by at most half a fixed-point step.
+    const { step } = packGradients(grad, n, new Float64Array(2 * n), new Float64Array(n))!;
+    packed.value.forEach((v, k) => assert.ok(Math.abs(v - unpacked.value[k]!) <= step / 2, `leaf ${k}`));
+    grower.close();
   });
 });

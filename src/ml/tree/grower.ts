@@ -27,6 +27,8 @@
 import type { Rng } from '../rng.js';
 import { BIN_SLOTS, MISSING_BIN } from './binning.js';
 import type { BinMapper, BinnedMatrix } from './binning.js';
+import { PACKED_SPAN, ROUND } from './histogram.js';
+import type { GradientPacking } from './histogram.js';
 import { HistogramPool } from './histogram-pool.js';
 import { SET_WORDS, TreeBuilder } from './tree.js';
 import type { Tree } from './tree.js';
@@ -144,6 +146,8 @@ export class TreeGrower {
    * is 1 and the pool skipped writing the equal sum (squared error).
    */
   private hSlot = 1;
+  /** The current tree's gradient packing when the pool's histograms are packed (unit hessians). */
+  private packing: GradientPacking | null = null;
   /** Row-major, possibly two-threaded histograms (K = 1 with row-major bins); null: column-major on this thread. */
   private readonly pool: HistogramPool | null;
   private readonly tmp: Uint32Array;
@@ -256,6 +260,12 @@ export class TreeGrower {
       pool.reset();
     }
     this.hSlot = pool && hess === null ? this.K + 1 : this.K;
+    // Packed histograms: the tree is grown on the fixed-point gradients and hessians, whose sums are exact.
+    this.packing = pool ? pool.packing : null;
+    if (this.packing) {
+      grad = pool!.exact;
+      if (hess) hess = pool!.exactHess;
+    }
     this.grad = grad;
     this.hess = hess;
     this.features = features;
@@ -562,9 +572,11 @@ export class TreeGrower {
       if (this.pool && slot >= 0) this.gatherGradients(begin, end);
       this.splitTwo(begin, H);
     } else if (opt.maxFeatures >= features.length) {
+      const packing = this.packing;
       for (let t = 0; t < features.length; t++) {
         const f = features[t]!;
-        if (slot >= 0) this.scanFeature(this.hist(slot), f * this.featureHist, f, null, 0, H, n);
+        if (slot >= 0 && packing) this.scanPackedFeature(this.hist(slot), f, packing, H, n);
+        else if (slot >= 0) this.scanFeature(this.hist(slot), f * this.featureHist, f, null, 0, H, n);
         else this.scanRows(f, begin, end, H, n);
       }
     } else {
@@ -943,6 +955,170 @@ export class TreeGrower {
       GL += hist[o]!;
       HL += hist[o + hSlot]!;
       nL += cnt;
+      const valuesRight = b < last;
+      if (!valuesRight && nm === 0) break;
+      if (
+        nL >= minSamplesLeaf &&
+        n - nL >= minSamplesLeaf &&
+        HL >= minHessianLeaf &&
+        H - HL >= minHessianLeaf
+      ) {
+        const GR = G - GL;
+        const score = (GL * GL) / (HL + l2) + (GR * GR) / (H - HL + l2);
+        if (score > best.gain)
+          this.takeTiny(score, f, valuesRight ? b : 254, nm === 0 && nL >= n - nL, GL, HL, nL);
+      }
+      if (nm === 0 || !valuesRight) continue;
+      const nl = nL + nm;
+      const hl = HL + Hm;
+      if (
+        nl >= minSamplesLeaf &&
+        n - nl >= minSamplesLeaf &&
+        hl >= minHessianLeaf &&
+        H - hl >= minHessianLeaf
+      ) {
+        const gl = GL + Gm;
+        const gr = G - gl;
+        const score = (gl * gl) / (hl + l2) + (gr * gr) / (H - hl + l2);
+        if (score > best.gain) this.takeTiny(score, f, b, true, gl, hl, nl);
+      }
+    }
+  }
+
+  /**
+   * Split search of feature f in a packed histogram (see `packGradients`): each bin's count and
+   * gradient sum are decoded from its one double. Numeric features are scanned as in
+   * `scanNumeric1` (the hessian sum is the count); a categorical feature's histogram is unpacked
+   * into `scratch` for the general search.
+   */
+  private scanPackedFeature(
+    hist: Float64Array,
+    f: number,
+    packing: GradientPacking,
+    H: number,
+    n: number,
+  ): void {
+    if (packing.slots === 2) {
+      this.scanPacked2(hist, f, packing, H, n);
+      return;
+    }
+    const { unit, invUnit, step } = packing;
+    const offset = f * PACKED_SPAN;
+    const len = this.mapper.nBins[f]!;
+    if (this.mapper.categorical[f]) {
+      const scratch = this.scratch;
+      for (let b = 0; b < BIN_SLOTS; b++) {
+        if (b === len) b = MISSING_BIN;
+        const v = hist[offset + b]!;
+        if (v === 0) continue;
+        const count = v * invUnit + ROUND - ROUND;
+        scratch[b * 3] = (v - count * unit) * step;
+        scratch[b * 3 + 1] = count;
+        scratch[b * 3 + 2] = count;
+      }
+      this.scanFeature(scratch, 0, f, null, 0, H, n);
+      scratch.fill(0, 0, BIN_SLOTS * 3);
+      return;
+    }
+    const best = this.best;
+    const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
+    const G = this.totalG[0]!;
+    const vm = hist[offset + MISSING_BIN]!;
+    const nm = vm * invUnit + ROUND - ROUND;
+    const Gm = (vm - nm * unit) * step;
+    // An empty bin sums to exactly 0; a bin with rows to more than unit / 2.
+    let last = len - 1;
+    while (last >= 0 && hist[offset + last] === 0) last--;
+    let first = 0;
+    while (first <= last && hist[offset + first] === 0) first++;
+    // One bin of values and no missing ones, or none at all: nothing to split.
+    if (first >= last && nm === 0) return;
+    let GL = 0;
+    let nL = 0;
+    for (let b = first; b <= last; b++) {
+      const v = hist[offset + b]!;
+      if (v === 0) continue;
+      const count = v * invUnit + ROUND - ROUND;
+      GL += (v - count * unit) * step;
+      nL += count;
+      const valuesRight = b < last;
+      if (!valuesRight && nm === 0) break;
+      if (
+        nL >= minSamplesLeaf &&
+        n - nL >= minSamplesLeaf &&
+        nL >= minHessianLeaf &&
+        H - nL >= minHessianLeaf
+      ) {
+        const GR = G - GL;
+        const score = (GL * GL) / (nL + l2) + (GR * GR) / (H - nL + l2);
+        if (score > best.gain)
+          this.takeTiny(score, f, valuesRight ? b : 254, nm === 0 && nL >= n - nL, GL, nL, nL);
+      }
+      if (nm === 0 || !valuesRight) continue;
+      const nl = nL + nm;
+      if (
+        nl >= minSamplesLeaf &&
+        n - nl >= minSamplesLeaf &&
+        nl >= minHessianLeaf &&
+        H - nl >= minHessianLeaf
+      ) {
+        const gl = GL + Gm;
+        const gr = G - gl;
+        const score = (gl * gl) / (nl + l2) + (gr * gr) / (H - nl + l2);
+        if (score > best.gain) this.takeTiny(score, f, b, true, gl, nl, nl);
+      }
+    }
+  }
+
+  /**
+   * `scanPackedFeature` for packed histograms with hessians (two doubles per bin: count and
+   * gradient packed, then the hessian sum in fixed point).
+   */
+  private scanPacked2(hist: Float64Array, f: number, packing: GradientPacking, H: number, n: number): void {
+    const { unit, invUnit, step, hessianStep } = packing;
+    const offset = f * PACKED_SPAN * 2;
+    const len = this.mapper.nBins[f]!;
+    if (this.mapper.categorical[f]) {
+      const scratch = this.scratch;
+      for (let b = 0; b < BIN_SLOTS; b++) {
+        if (b === len) b = MISSING_BIN;
+        const v = hist[offset + 2 * b]!;
+        if (v === 0) continue;
+        const count = v * invUnit + ROUND - ROUND;
+        scratch[b * 3] = (v - count * unit) * step;
+        scratch[b * 3 + 1] = hist[offset + 2 * b + 1]! * hessianStep;
+        scratch[b * 3 + 2] = count;
+      }
+      const hSlot = this.hSlot;
+      this.hSlot = 1;
+      this.scanFeature(scratch, 0, f, null, 0, H, n);
+      this.hSlot = hSlot;
+      scratch.fill(0, 0, BIN_SLOTS * 3);
+      return;
+    }
+    const best = this.best;
+    const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
+    const G = this.totalG[0]!;
+    const mo = offset + 2 * MISSING_BIN;
+    const vm = hist[mo]!;
+    const nm = vm * invUnit + ROUND - ROUND;
+    const Gm = (vm - nm * unit) * step;
+    const Hm = hist[mo + 1]! * hessianStep;
+    let last = len - 1;
+    while (last >= 0 && hist[offset + 2 * last] === 0) last--;
+    let first = 0;
+    while (first <= last && hist[offset + 2 * first] === 0) first++;
+    if (first >= last && nm === 0) return;
+    let GL = 0;
+    let HL = 0;
+    let nL = 0;
+    for (let b = first, o = offset + 2 * first; b <= last; b++, o += 2) {
+      const v = hist[o]!;
+      if (v === 0) continue;
+      const count = v * invUnit + ROUND - ROUND;
+      GL += (v - count * unit) * step;
+      HL += hist[o + 1]! * hessianStep;
+      nL += count;
       const valuesRight = b < last;
       if (!valuesRight && nm === 0) break;
       if (

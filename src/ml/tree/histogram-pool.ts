@@ -15,7 +15,19 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { MISSING_BIN } from './binning.js';
-import { buildRowMajor, FEATURE_SPAN, gatherRows, STRIDE, subtractHistograms } from './histogram.js';
+import {
+  buildPacked,
+  buildRowMajor,
+  clearPacked,
+  combinePacked,
+  FEATURE_SPAN,
+  gatherRows,
+  packGradients,
+  packHessians,
+  STRIDE,
+  subtractHistograms,
+} from './histogram.js';
+import type { GradientPacking } from './histogram.js';
 
 /** Indices into the shared Int32 control block. */
 export const CTRL = {
@@ -36,10 +48,17 @@ export const CTRL = {
   ownerAsleep: 12,
   /** buildRows: 1 to gather the rows into node order first (else read them in place). */
   gathered: 13,
+  /** Doubles per bin of packed histograms (1 or 2, see `packGradients`); 0 when not packed. */
+  packed: 14,
+  /** buildChunks: the first row position not yet claimed (Atomics.add by both threads). */
+  next: 15,
 } as const;
 const CTRL_WORDS = 16;
 
-export const OP = { exit: 0, build: 1, subtract: 2, buildRows: 3 } as const;
+export const OP = { exit: 0, build: 1, subtract: 2, buildRows: 3, buildChunks: 4 } as const;
+
+/** Rows per claim of a chunked build. */
+export const CHUNK_ROWS = 4096;
 
 /** Spins (Atomics.load) before sleeping: a futex wake-up costs tens of microseconds, more under load. */
 export const SPINS = 20_000;
@@ -94,6 +113,11 @@ export class HistogramPool {
   readonly features: Int32Array;
   private featureCount = 0;
   private unitHessian = false;
+  /** The current tree's fixed-point gradients, when its histograms are packed; else null. */
+  packing: GradientPacking | null = null;
+  /** The gradients (and hessians) the current tree is grown on when packed: the fixed-point values, by row. */
+  readonly exact: Float64Array;
+  readonly exactHess: Float64Array;
   private identity = false;
   private readonly slots: Float64Array[] = [];
   private readonly free: number[] = [];
@@ -128,6 +152,8 @@ export class HistogramPool {
     for (let k = 0; k < rows; k++) this.positions[k] = k;
     this.order = shared ? new Uint32Array(new SharedArrayBuffer(4 * rows)) : new Uint32Array(rows);
     this.ghRow = float64s(2 * rows, shared);
+    this.exact = new Float64Array(rows);
+    this.exactHess = new Float64Array(rows);
     this.gh = float64s(2 * rows, shared);
     this.features = shared ? new Int32Array(new SharedArrayBuffer(4 * F)) : new Int32Array(F);
     this.nBins = shared ? new Int32Array(new SharedArrayBuffer(4 * F)) : new Int32Array(F);
@@ -165,7 +191,12 @@ export class HistogramPool {
     return this.worker !== null;
   }
 
-  /** Sets the features, gradients and hessians (null: all 1) of the next tree. */
+  /**
+   * Sets the features, gradients and hessians (null: all 1) of the next tree. With unit hessians
+   * Sets the features, gradients and hessians (null: all 1) of the next tree. The histograms are
+   * packed when they can be (`packing` is then set, and the tree must be grown on the gradients
+   * in `exact` and the hessians in `exactHess`).
+   */
   setTree(features: Int32Array, grad: Float64Array, hess: Float64Array | null): void {
     this.features.set(features);
     this.featureCount = features.length;
@@ -173,6 +204,9 @@ export class HistogramPool {
     this.unitHessian = hess === null;
     const gh = this.ghRow;
     const n = gh.length >> 1;
+    const packing = packGradients(grad, n, gh, this.exact);
+    this.packing = packing && hess ? packHessians(packing, hess, n, gh, this.exactHess) : packing;
+    if (this.packing) return;
     for (let i = 0; i < n; i++) gh[2 * i] = grad[i]!;
     if (hess) for (let i = 0; i < n; i++) gh[2 * i + 1] = hess[i]!;
   }
@@ -217,6 +251,7 @@ export class HistogramPool {
     const W = this.stride >> 2;
     // Nodes of a quarter of the rows or more are dense enough to be summed in place.
     const gathered = (end - begin) * 4 < this.order.length;
+    const packed = this.packing !== null;
     const run = (hist: Float64Array, from: number, to: number) => {
       if (gathered)
         gatherRows(
@@ -230,6 +265,23 @@ export class HistogramPool {
           from,
           to,
         );
+      if (packed) {
+        buildPacked(
+          hist,
+          gathered ? this.work : this.source,
+          this.stride,
+          gathered ? this.positions : this.order,
+          from,
+          to,
+          gathered ? this.gh : this.ghRow,
+          this.packing!.slots,
+          this.features,
+          this.identity,
+          0,
+          nf,
+        );
+        return;
+      }
       buildRowMajor(
         hist,
         gathered ? this.work : this.source,
@@ -247,6 +299,10 @@ export class HistogramPool {
       );
     };
     const threaded = halves && this.control !== null;
+    if (threaded && packed) {
+      this.buildChunks(k, begin, end, gathered);
+      return;
+    }
     if (threaded) {
       this.control![CTRL.gathered] = gathered ? 1 : 0;
       this.start(OP.buildRows, k, -1, mid, end, 0, nf);
@@ -257,6 +313,10 @@ export class HistogramPool {
     const partial = this.partial!;
     if (threaded) this.finish();
     else run(partial, mid, end);
+    if (packed) {
+      combinePacked(hist, partial, 1, this.packing!.slots, this.features, 0, nf);
+      return;
+    }
     for (let t = 0; t < nf; t++) {
       const from = this.features[t]! * FEATURE_SPAN;
       const to = from + this.nBins[this.features[t]!]! * STRIDE;
@@ -265,18 +325,63 @@ export class HistogramPool {
     }
   }
 
+  /**
+   * A packed build shared by both threads in chunks of rows, each thread claiming the next chunk
+   * when done with its last: neither waits for the other, whatever its speed or how late it
+   * starts. Packed sums are exact, so the histogram does not depend on who summed which chunk.
+   */
+  private buildChunks(k: number, begin: number, end: number, gathered: boolean): void {
+    const c = this.control!;
+    const nf = this.featureCount;
+    const hist = this.slots[k]!;
+    const W = this.stride >> 2;
+    Atomics.store(c, CTRL.next, begin);
+    c[CTRL.gathered] = gathered ? 1 : 0;
+    this.start(OP.buildChunks, k, -1, begin, end, 0, nf);
+    const slots = this.packing!.slots;
+    clearPacked(hist, slots, this.features, 0, nf);
+    for (;;) {
+      const from = Atomics.add(c, CTRL.next, CHUNK_ROWS);
+      if (from >= end) break;
+      const to = Math.min(end, from + CHUNK_ROWS);
+      if (gathered)
+        gatherRows(this.order, this.source32, this.ghRow, this.work32, this.gh, W, slots === 1, from, to);
+      buildPacked(
+        hist,
+        gathered ? this.work : this.source,
+        this.stride,
+        gathered ? this.positions : this.order,
+        from,
+        to,
+        gathered ? this.gh : this.ghRow,
+        slots,
+        this.features,
+        this.identity,
+        0,
+        nf,
+        false,
+      );
+    }
+    this.finish();
+    combinePacked(hist, this.partial!, 1, slots, this.features, 0, nf);
+  }
+
   /** slot parent −= slot child. */
   subtract(parent: number, child: number): void {
     const nf = this.featureCount;
     const P = this.slots[parent]!;
     const C = this.slots[child]!;
+    const packed = this.packing !== null;
+    const slots = this.packing?.slots ?? 1;
     if (!this.control || nf < 8) {
-      subtractHistograms(P, C, this.nBins, this.features, 0, nf);
+      if (packed) combinePacked(P, C, -1, slots, this.features, 0, nf);
+      else subtractHistograms(P, C, this.nBins, this.features, 0, nf);
       return;
     }
     const mid = nf >> 1;
     this.start(OP.subtract, parent, child, 0, 0, mid, nf);
-    subtractHistograms(P, C, this.nBins, this.features, 0, mid);
+    if (packed) combinePacked(P, C, -1, slots, this.features, 0, mid);
+    else subtractHistograms(P, C, this.nBins, this.features, 0, mid);
     this.finish();
   }
 
@@ -299,6 +404,7 @@ export class HistogramPool {
     c[CTRL.tTo] = tTo;
     c[CTRL.unitHessian] = this.unitHessian ? 1 : 0;
     c[CTRL.identity] = this.identity ? 1 : 0;
+    c[CTRL.packed] = this.packing ? this.packing.slots : 0;
     this.seq = this.seq === 0x7fffffff ? 1 : this.seq + 1;
     Atomics.store(c, CTRL.seq, this.seq);
     // The helper spins a while after each command; wake it only if it went to sleep. (Both sides

@@ -5,8 +5,15 @@
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { buildRowMajor, gatherRows, subtractHistograms } from './histogram.js';
-import { CTRL, OP, SPINS } from './histogram-pool.js';
+import {
+  buildPacked,
+  buildRowMajor,
+  clearPacked,
+  combinePacked,
+  gatherRows,
+  subtractHistograms,
+} from './histogram.js';
+import { CHUNK_ROWS, CTRL, OP, SPINS } from './histogram-pool.js';
 import type { HistogramWorkerData, SlotMessage } from './histogram-pool.js';
 
 const data = workerData as HistogramWorkerData;
@@ -83,23 +90,70 @@ for (;;) {
         ctrl[CTRL.end]!,
       );
     }
-    buildRowMajor(
-      partial,
-      gathered ? rowBins : sourceBytes,
-      data.F,
-      nBins,
-      gathered ? order : rowOrder,
-      ctrl[CTRL.begin]!,
-      ctrl[CTRL.end]!,
-      gathered ? gh : ghRow,
-      ctrl[CTRL.unitHessian] === 1,
-      features,
-      ctrl[CTRL.identity] === 1,
-      tFrom,
-      tTo,
-    );
+    const slots = ctrl[CTRL.packed] as 0 | 1 | 2;
+    if (slots !== 0) {
+      buildPacked(
+        partial,
+        gathered ? rowBins : sourceBytes,
+        data.F,
+        gathered ? order : rowOrder,
+        ctrl[CTRL.begin]!,
+        ctrl[CTRL.end]!,
+        gathered ? gh : ghRow,
+        slots,
+        features,
+        ctrl[CTRL.identity] === 1,
+        tFrom,
+        tTo,
+      );
+    } else
+      buildRowMajor(
+        partial,
+        gathered ? rowBins : sourceBytes,
+        data.F,
+        nBins,
+        gathered ? order : rowOrder,
+        ctrl[CTRL.begin]!,
+        ctrl[CTRL.end]!,
+        gathered ? gh : ghRow,
+        ctrl[CTRL.unitHessian] === 1,
+        features,
+        ctrl[CTRL.identity] === 1,
+        tFrom,
+        tTo,
+      );
+  } else if (op === OP.buildChunks) {
+    // A packed build in chunks claimed from the shared counter (see HistogramPool.buildChunks).
+    const gathered = ctrl[CTRL.gathered] === 1;
+    const end = ctrl[CTRL.end]!;
+    const slots = ctrl[CTRL.packed] as 1 | 2;
+    clearPacked(partial, slots, features, tFrom, tTo);
+    for (;;) {
+      const from = Atomics.add(ctrl, CTRL.next, CHUNK_ROWS);
+      if (from >= end) break;
+      const to = Math.min(end, from + CHUNK_ROWS);
+      if (gathered) gatherRows(rowOrder, source, ghRow, work32, gh, data.F >> 2, slots === 1, from, to);
+      buildPacked(
+        partial,
+        gathered ? rowBins : sourceBytes,
+        data.F,
+        gathered ? order : rowOrder,
+        from,
+        to,
+        gathered ? gh : ghRow,
+        slots,
+        features,
+        ctrl[CTRL.identity] === 1,
+        tFrom,
+        tTo,
+        false,
+      );
+    }
   } else if (op === OP.subtract) {
-    subtractHistograms(slot(ctrl[CTRL.slot]!), slot(ctrl[CTRL.other]!), nBins, features, tFrom, tTo);
+    const slots = ctrl[CTRL.packed] as 0 | 1 | 2;
+    if (slots !== 0)
+      combinePacked(slot(ctrl[CTRL.slot]!), slot(ctrl[CTRL.other]!), -1, slots, features, tFrom, tTo);
+    else subtractHistograms(slot(ctrl[CTRL.slot]!), slot(ctrl[CTRL.other]!), nBins, features, tFrom, tTo);
   }
   Atomics.store(ctrl, CTRL.done, seq);
   if (Atomics.load(ctrl, CTRL.ownerAsleep) === 1) Atomics.notify(ctrl, CTRL.done);
