@@ -94,7 +94,16 @@ export const ColumnProfileSchema = Type.Object({
     }),
   ),
   histogram: Type.Optional(
-    Type.Object({ edges: Type.Array(Type.Number()), counts: Type.Array(Type.Integer()) }),
+    Type.Object({
+      edges: Type.Array(Type.Number()),
+      counts: Type.Array(Type.Integer()),
+      sampled: Type.Optional(
+        Type.Boolean({
+          description:
+            'true when the counts were estimated from every k-th row (above 50,000 rows) and scaled to the column',
+        }),
+      ),
+    }),
   ),
   top: Type.Optional(
     Type.Array(

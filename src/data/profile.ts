@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdent, quoteLiteral } from './engine.js';
 import type { StoredColumn } from './convert.js';
@@ -33,8 +32,12 @@ export interface ColumnProfile {
   readonly std?: number | null;
   /** Quantiles p1, p5, p25, p50, p75, p95, p99 (exact up to 50,000 rows, else of every k-th row). */
   readonly quantiles?: Record<(typeof QUANTILE_NAMES)[number], number | null>;
-  /** 20 equal-width bins from min to max (right-closed, the first one from min): 21 edges, 20 counts. */
-  readonly histogram?: { readonly edges: number[]; readonly counts: number[] };
+  /**
+   * 20 equal-width bins from min to max (right-closed, the first one from min): 21 edges, 20
+   * counts summing to the present values. Above 50,000 rows the counts are estimated from the
+   * sample of every k-th row (`sampled: true`), scaled to the column.
+   */
+  readonly histogram?: { readonly edges: number[]; readonly counts: number[]; readonly sampled?: boolean };
   /** The 10 most frequent values (categorical, text, boolean), most frequent first. */
   readonly top?: { readonly value: Scalar; readonly count: number }[];
 }
@@ -79,11 +82,12 @@ function typeOf(
 }
 
 /**
- * Profiles a stored Parquet file in one DuckDB pass over every row (counts, moments, histograms,
- * distinct estimates, duplicate rows), one GROUPING SETS query for the exact value counts of
- * low-cardinality columns, one pass over at most 50,000 evenly spaced rows (quantiles and
- * correlations) and one small group-by per high-cardinality string column for its top values.
- * Returns the profile and the version's schema.
+ * Profiles a stored Parquet file in one DuckDB pass over every row (counts, moments, distinct
+ * estimates, duplicate rows), one GROUPING SETS query for the exact value counts of
+ * low-cardinality columns, one read of at most 50,000 evenly spaced rows of the numeric columns
+ * (quantiles, histograms, correlations and the distinct count of decimals, computed here) and
+ * one small group-by per high-cardinality string column for its top values. Returns the profile
+ * and the version's schema.
  */
 export async function profileParquet(
   c: DuckDBConnection,
@@ -103,17 +107,8 @@ export async function profileParquet(
   const from = `read_parquet(${quoteLiteral(path)})`;
   const q = columns.map((col) => quoteIdent(col.name));
   const isNumber = (col: StoredColumn) => col.storage === 'integer' || col.storage === 'numeric';
-  // Min and max of numbers from the file's footer (free): the histograms then join the first pass.
+  // Min and max of numbers from the file's footer (free, and exact).
   const bounds = await footerBounds(c, path);
-  const bins: ({ lo: number; width: number } | undefined)[] = [];
-  const histogramOf = (k: number, lo: number, hi: number) => {
-    const width = hi > lo ? (hi - lo) / HISTOGRAM_BINS : 1;
-    bins[k] = { lo, width };
-    // DuckDB's histogram over boundaries: bin i counts values in (e_i, e_i+1], the first one
-    // from the minimum, the last one (key NULL) everything above the 19th boundary.
-    const inner = Array.from({ length: HISTOGRAM_BINS - 1 }, (_, i) => lo + (i + 1) * width);
-    return `histogram(CAST(${q[k]!} AS DOUBLE), [${inner.map(sqlNumber).join(', ')}]) AS h${k}`;
-  };
   const parts: string[] = ['count(*) AS n'];
   parts.push(columns.length > 0 ? `count(DISTINCT hash(${q.join(', ')})) AS uniq` : '0 AS uniq');
   // Columns known to have few values from the footer (booleans; dictionary-encoded columns whose
@@ -127,14 +122,16 @@ export async function profileParquet(
   });
   columns.forEach((col, k) => {
     const x = q[k]!;
-    parts.push(`count(${x}) AS nn${k}`);
+    // Present values from the footer's null counts when every row group has them (DuckDB writes them).
+    const nulls = bounds.get(col.name)?.nulls;
+    if (nulls === undefined) parts.push(`count(${x}) AS nn${k}`);
     // Decimal columns get their distinct count from the sample pass (see samplePass).
     if (!exact[k] && col.storage !== 'numeric') parts.push(`approx_count_distinct(${x}) AS d${k}`);
     if (isNumber(col)) {
       const v = `CAST(${x} AS DOUBLE)`;
       const known = bounds.get(col.name);
-      if (known?.lo !== undefined && known.hi !== undefined) parts.push(histogramOf(k, known.lo, known.hi));
-      else parts.push(`min(${v}) AS mn${k}`, `max(${v}) AS mx${k}`);
+      if (known?.lo === undefined || known.hi === undefined)
+        parts.push(`min(${v}) AS mn${k}`, `max(${v}) AS mx${k}`);
       parts.push(`avg(${v}) AS av${k}`, `stddev_samp(${v}) AS sd${k}`);
     } else if (col.storage === 'datetime') {
       parts.push(`min(${x}) AS mn${k}`, `max(${x}) AS mx${k}`);
@@ -146,6 +143,10 @@ export async function profileParquet(
   const first = (await c.runAndReadAll(`SELECT ${parts.join(', ')} FROM ${from}`)).getRowObjectsJS()[0]!;
   const n = Number(first.n);
   columns.forEach((col, k) => {
+    const nulls = bounds.get(col.name)?.nulls;
+    if (nulls !== undefined) first[`nn${k}`] = n - nulls;
+  });
+  columns.forEach((col, k) => {
     const known = bounds.get(col.name);
     if (isNumber(col) && known?.lo !== undefined && known.hi !== undefined && Number(first[`nn${k}`]) > 0) {
       first[`mn${k}`] = known.lo;
@@ -153,18 +154,10 @@ export async function profileParquet(
     }
   });
 
-  // Histograms of numbers the footer had no bounds for (a second pass, rarely needed).
-  const second: string[] = [];
   columns.forEach((col, k) => {
-    const lo = num(first[`mn${k}`]);
-    const hi = num(first[`mx${k}`]);
-    if (isNumber(col) && !bins[k] && lo !== null && hi !== null) second.push(histogramOf(k, lo, hi));
     if (!exact[k]) exact[k] = col.storage !== 'datetime' && Number(first[`d${k}`]) <= EXACT_DISTINCT;
   });
-  const secondRow: Record<string, unknown> =
-    second.length > 0
-      ? (await c.runAndReadAll(`SELECT ${second.join(', ')} FROM ${from}`)).getRowObjectsJS()[0]!
-      : {};
+  const secondRow: Record<string, unknown> = {};
   // Exact value counts of the low-cardinality columns: one GROUPING SETS query (a hash
   // aggregate, several times faster than a histogram() aggregate per column).
   const counted = columns.map((_, k) => k).filter((k) => exact[k]);
@@ -198,9 +191,6 @@ export async function profileParquet(
       first[`sp${k}`] = m.spaced;
     }
   }
-  const histRow = (k: number) =>
-    (first[`h${k}`] ?? secondRow[`h${k}`]) as { key: unknown; value: unknown }[] | null;
-
   const sampled = await sampling;
   columns.forEach((col, k) => {
     if (col.storage !== 'numeric') return;
@@ -251,20 +241,11 @@ export async function profileParquet(
         std: num(first[`sd${k}`]),
         quantiles: Object.fromEntries(QUANTILE_NAMES.map((name, i) => [name, num(quantiles[i])])),
       });
-      const b = bins[k];
-      if (b) {
-        const hist = new Array<number>(HISTOGRAM_BINS).fill(0);
-        const inner = Array.from({ length: HISTOGRAM_BINS - 1 }, (_, i) => b.lo + (i + 1) * b.width);
-        for (const e of histRow(k) ?? []) {
-          const at = e.key === null ? HISTOGRAM_BINS - 1 : inner.findIndex((edge) => edge === Number(e.key));
-          const bin = at < 0 ? HISTOGRAM_BINS - 1 : at;
-          hist[bin] = hist[bin]! + Number(e.value);
-        }
-        profile.histogram = {
-          edges: Array.from({ length: HISTOGRAM_BINS + 1 }, (_, i) => b.lo + i * b.width),
-          counts: hist,
-        };
-      }
+      const lo = num(first[`mn${k}`]);
+      const hi = num(first[`mx${k}`]);
+      const values = sampled.values.get(col.name);
+      if (lo !== null && hi !== null && values)
+        profile.histogram = histogramOf(values, lo, hi, present, !sampled.complete);
       schema.integer = col.storage === 'integer';
       for (const key of ['min', 'max', 'mean'] as const)
         if (profile[key] !== null) schema[key] = profile[key];
@@ -309,17 +290,19 @@ export async function profileParquet(
 async function footerBounds(
   c: DuckDBConnection,
   path: string,
-): Promise<Map<string, { lo?: number; hi?: number; dictionary?: number }>> {
+): Promise<Map<string, { lo?: number; hi?: number; dictionary?: number; nulls?: number }>> {
   const rows = (
     await c.runAndReadAll(
-      `SELECT path_in_schema AS p, count(*) AS groups, count(TRY_CAST(stats_min AS DOUBLE)) AS lows, count(TRY_CAST(stats_max AS DOUBLE)) AS highs, min(TRY_CAST(stats_min AS DOUBLE)) AS lo, max(TRY_CAST(stats_max AS DOUBLE)) AS hi, count(stats_distinct_count) AS dicts, max(stats_distinct_count) AS dict FROM parquet_metadata(${quoteLiteral(path)}) GROUP BY path_in_schema`,
+      `SELECT path_in_schema AS p, count(*) AS groups, count(TRY_CAST(stats_min AS DOUBLE)) AS lows, count(TRY_CAST(stats_max AS DOUBLE)) AS highs, min(TRY_CAST(stats_min AS DOUBLE)) AS lo, max(TRY_CAST(stats_max AS DOUBLE)) AS hi, count(stats_distinct_count) AS dicts, max(stats_distinct_count) AS dict, count(stats_null_count) AS nullCounts, sum(stats_null_count) AS nulls FROM parquet_metadata(${quoteLiteral(path)}) GROUP BY path_in_schema`,
     )
   ).getRowObjectsJS();
-  const out = new Map<string, { lo?: number; hi?: number; dictionary?: number }>();
+  const out = new Map<string, { lo?: number; hi?: number; dictionary?: number; nulls?: number }>();
   for (const r of rows) {
     const lo = num(r.lo);
     const hi = num(r.hi);
-    const entry: { lo?: number; hi?: number; dictionary?: number } = {};
+    const entry: { lo?: number; hi?: number; dictionary?: number; nulls?: number } = {};
+    const nulls = num(r.nulls);
+    if (Number(r.nullCounts) === Number(r.groups) && nulls !== null) entry.nulls = nulls;
     if (
       Number(r.lows) === Number(r.groups) &&
       Number(r.highs) === Number(r.groups) &&
@@ -334,11 +317,11 @@ async function footerBounds(
   return out;
 }
 
-const sqlNumber = (v: number) => (Number.isInteger(v) ? `${v}.0` : String(v));
-
 /**
- * One pass over at most 50,000 evenly spaced rows (every k-th row; all rows of a smaller set):
- * the quantiles of numeric columns and the Pearson correlations among them.
+ * One read of at most 50,000 evenly spaced rows of the numeric columns (every k-th row; all rows
+ * of a smaller set), as aligned lists: their quantiles, histograms, distinct counts and the
+ * Pearson correlations among them are computed here (a few milliseconds for 50,000 rows, where
+ * DuckDB's holistic and pairwise aggregates took hundreds).
  */
 async function samplePass(
   c: DuckDBConnection,
@@ -346,10 +329,12 @@ async function samplePass(
   columns: readonly StoredColumn[],
   n: number,
 ): Promise<{
-  quantiles: Map<string, unknown>;
+  quantiles: Map<string, (number | null)[] | null>;
+  /** Per column, its sampled values sorted ascending (missing values left out). */
+  values: Map<string, Float64Array>;
   distinct: Map<string, number>;
   present: Map<string, number>;
-  /** Every row was in the sample: its distinct counts are exact. */
+  /** Every row was in the sample: its distinct counts and histograms are exact. */
   complete: boolean;
   correlations: DatasetProfile['correlations'];
 }> {
@@ -358,83 +343,274 @@ async function samplePass(
     .map((col) => col.name);
   const names = numeric.slice(0, MAX_CORRELATION_COLUMNS);
   const matrix = names.map((_, i) => names.map((__, j) => (i === j ? 1 : null)) as (number | null)[]);
+  const step = Math.max(1, Math.ceil(n / CORRELATION_ROWS));
   if (numeric.length === 0 || n === 0)
     return {
       quantiles: new Map(),
+      values: new Map(),
       distinct: new Map(),
       present: new Map(),
       complete: true,
       correlations: { columns: names, matrix, rows: n },
     };
-  const step = Math.max(1, Math.ceil(n / CORRELATION_ROWS));
   const source =
     step === 1
       ? `read_parquet(${quoteLiteral(path)})`
       : `(SELECT * FROM read_parquet(${quoteLiteral(path)}, file_row_number = true) WHERE file_row_number % ${step} = 0)`;
-  const parts = ['count(*) AS n'];
+  // Fetched by column (a list aggregate converts to JavaScript several times slower); rows stay
+  // aligned, which the correlations need.
+  const reader = await c.runAndReadAll(
+    `SELECT ${numeric.map((name) => `CAST(${quoteIdent(name)} AS DOUBLE)`).join(', ')} FROM ${source}`,
+  );
+  const aligned = reader.getColumns().map((column) => {
+    const out = new Float64Array(column.length);
+    for (let i = 0; i < column.length; i++) {
+      const v = column[i];
+      out[i] = v === null || v === undefined ? NaN : Number(v);
+    }
+    return out;
+  });
+  const rows = aligned[0]?.length ?? 0;
+  const values = new Map<string, Float64Array>();
+  const quantiles = new Map<string, (number | null)[] | null>();
+  const distinct = new Map<string, number>();
+  const present = new Map<string, number>();
   numeric.forEach((name, k) => {
-    const x = quoteIdent(name);
-    parts.push(
-      step === 1 ? `count(DISTINCT ${x}) AS d${k}` : `approx_count_distinct(${x}) AS d${k}`,
-      `count(${x}) AS p${k}`,
-    );
+    const col = columns.find((c) => c.name === name)!;
+    const all = aligned[k]!;
+    const buffer = new Float64Array(all.length);
+    let m = 0;
+    for (let i = 0; i < all.length; i++) if (!Number.isNaN(all[i]!)) buffer[m++] = all[i]!;
+    const own = buffer.subarray(0, m);
+    values.set(name, own);
+    quantiles.set(name, quantilesOf(own));
+    // Integers get theirs from the full pass (HyperLogLog or exact counts).
+    distinct.set(name, col.storage === 'numeric' ? distinctCount(own) : 0);
+    present.set(name, m);
+  });
+  // Columns without a missing value in the sample are centred and normed once: a pair of them
+  // is then one dot product. Pairs with missing values take the pairwise-complete pass.
+  const unit = names.map((_, k) => {
+    const x = aligned[k]!;
+    let sum = 0;
+    for (let i = 0; i < x.length; i++) sum += x[i]!;
+    if (Number.isNaN(sum) || x.length < 2) return null;
+    const mean = sum / x.length;
+    const z = new Float64Array(x.length);
+    let ss = 0;
+    for (let i = 0; i < x.length; i++) {
+      z[i] = x[i]! - mean;
+      ss += z[i]! * z[i]!;
+    }
+    return ss > 0 ? { z, norm: Math.sqrt(ss) } : null;
   });
   for (let i = 0; i < names.length; i++)
-    for (let j = i + 1; j < names.length; j++)
-      parts.push(
-        `corr(CAST(${quoteIdent(names[i]!)} AS DOUBLE), CAST(${quoteIdent(names[j]!)} AS DOUBLE)) AS c${i}_${j}`,
-      );
-  // The sampled rows of the numeric columns, materialised once: the aggregates then run on a
-  // small in-memory table instead of a filtered scan of the file.
-  const table = `mass_sample_${randomBytes(8).toString('hex')}`;
-  await c.run(
-    `CREATE TEMP TABLE ${table} AS SELECT ${numeric.map((name) => quoteIdent(name)).join(', ')} FROM ${source}`,
-  );
-  let row: Record<string, unknown>;
-  let values: Record<string, unknown>;
-  try {
-    row = (await c.runAndReadAll(`SELECT ${parts.join(', ')} FROM ${table}`)).getRowObjectsJS()[0]!;
-    // The sampled values themselves (≤ 50,000 per column): their quantiles are computed here,
-    // as DuckDB's quantile_cont would, several times faster than its holistic aggregate.
-    const lists = numeric.map(
-      (name, k) =>
-        `list(CAST(${quoteIdent(name)} AS DOUBLE)) FILTER (WHERE ${quoteIdent(name)} IS NOT NULL) AS l${k}`,
-    );
-    values = (await c.runAndReadAll(`SELECT ${lists.join(', ')} FROM ${table}`)).getRowObjectsJS()[0]!;
-  } finally {
-    await c.run(`DROP TABLE IF EXISTS ${table}`);
-  }
-  for (let i = 0; i < names.length; i++)
     for (let j = i + 1; j < names.length; j++) {
-      const v = num(row[`c${i}_${j}`]);
+      const a = unit[i];
+      const b = unit[j];
+      let v: number | null;
+      if (a && b) {
+        let dot = 0;
+        for (let r = 0; r < a.z.length; r++) dot += a.z[r]! * b.z[r]!;
+        v = Math.max(-1, Math.min(1, dot / (a.norm * b.norm)));
+      } else v = pearson(aligned[i]!, aligned[j]!);
       matrix[i]![j] = v;
       matrix[j]![i] = v;
     }
   return {
-    quantiles: new Map(numeric.map((name, k) => [name, quantilesOf(values[`l${k}`] as number[] | null)])),
-    distinct: new Map(numeric.map((name, k) => [name, Number(row[`d${k}`])])),
+    quantiles,
+    values,
+    distinct,
     complete: step === 1,
-    present: new Map(numeric.map((name, k) => [name, Number(row[`p${k}`])])),
-    correlations: { columns: names, matrix, rows: Number(row.n) },
+    present,
+    correlations: { columns: names, matrix, rows },
   };
 }
 
 /**
- * Continuous quantiles (QUANTILES) of a list of numbers, exactly as DuckDB's quantile_cont
- * computes them: position q·(n−1), linear interpolation lo·(1 − fraction) + hi·fraction. Null when empty.
+ * Pearson's correlation of x and y over the rows where both are present (NaN = missing), as
+ * DuckDB's corr(): null with fewer than two such rows or a constant side. Two passes (means,
+ * then centred sums) for accuracy.
  */
-export function quantilesOf(list: readonly number[] | null | undefined): (number | null)[] | null {
+export function pearson(x: Float64Array, y: Float64Array): number | null {
+  let m = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i]!;
+    const b = y[i]!;
+    if (Number.isNaN(a) || Number.isNaN(b)) continue;
+    m++;
+    sx += a;
+    sy += b;
+  }
+  if (m < 2) return null;
+  const mx = sx / m;
+  const my = sy / m;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i]!;
+    const b = y[i]!;
+    if (Number.isNaN(a) || Number.isNaN(b)) continue;
+    const da = a - mx;
+    const db = b - my;
+    sxy += da * db;
+    sxx += da * da;
+    syy += db * db;
+  }
+  if (sxx === 0 || syy === 0) return null;
+  const r = sxy / Math.sqrt(sxx * syy);
+  return Math.max(-1, Math.min(1, r));
+}
+
+/**
+ * The 20-bin histogram of a column from its (sampled) values: equal widths from lo to hi (the
+ * column's exact min and max), bin i holding values in (e_i, e_i+1], the first one from lo.
+ * A sample's counts are scaled to the column's `present` values (largest remainders, so that they
+ * still sum to it).
+ */
+export function histogramOf(
+  values: Float64Array,
+  lo: number,
+  hi: number,
+  present: number,
+  sampled: boolean,
+): { edges: number[]; counts: number[]; sampled: boolean } {
+  const width = hi > lo ? (hi - lo) / HISTOGRAM_BINS : 1;
+  const edges = Array.from({ length: HISTOGRAM_BINS + 1 }, (_, i) => lo + i * width);
+  const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
+  const last = HISTOGRAM_BINS - 1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    // The arithmetic guess, then the edges themselves decide (v ≤ e_bin+1 closes bin).
+    let bin = Math.min(last, Math.max(0, Math.ceil((v - lo) / width) - 1));
+    while (bin > 0 && v <= edges[bin]!) bin--;
+    while (bin < last && v > edges[bin + 1]!) bin++;
+    counts[bin]!++;
+  }
+  if (!sampled || values.length === 0 || values.length === present) return { edges, counts, sampled: false };
+  const scale = present / values.length;
+  const scaled = counts.map((c) => Math.floor(c * scale));
+  let left = present - scaled.reduce((a, b) => a + b, 0);
+  const order = counts
+    .map((c, i) => ({ i, r: c * scale - scaled[i]! }))
+    .filter((e) => counts[e.i]! > 0)
+    .sort((a, b) => b.r - a.r || a.i - b.i);
+  for (let t = 0; left > 0 && order.length > 0; t = (t + 1) % order.length, left--) scaled[order[t]!.i]!++;
+  return { edges, counts: scaled, sampled: true };
+}
+
+/**
+ * Continuous quantiles (QUANTILES) of a list of numbers, exactly as DuckDB's quantile_cont
+ * computes them: position q·(n−1), linear interpolation lo·(1 − fraction) + hi·fraction. Null
+ * when empty. The order statistics are found by selection (Hoare's quickselect over the wanted
+ * ranks at once), not by sorting the list: a few passes instead of a sort per column.
+ */
+export function quantilesOf(list: ArrayLike<number> | null | undefined): (number | null)[] | null {
   if (!list || list.length === 0) return null;
-  const sorted = Float64Array.from(list).sort();
-  const n = sorted.length;
+  const a = Float64Array.from(list);
+  const n = a.length;
+  const ranks = new Set<number>();
+  for (const q of QUANTILES) {
+    const rn = (n - 1) * q;
+    ranks.add(Math.floor(rn));
+    ranks.add(Math.ceil(rn));
+  }
+  selectRanks(
+    a,
+    [...ranks].sort((x, y) => x - y),
+    0,
+    n - 1,
+  );
   return QUANTILES.map((q) => {
     const rn = (n - 1) * q;
     const lo = Math.floor(rn);
     const hi = Math.ceil(rn);
-    const a = sorted[lo]!;
-    if (lo === hi) return a;
-    const b = sorted[hi]!;
+    const x = a[lo]!;
+    if (lo === hi) return x;
     const d = rn - lo;
-    return a * (1 - d) + b * d;
+    return x * (1 - d) + a[hi]! * d;
   });
+}
+
+/**
+ * Rearranges a[from..to] so that a[r] holds the value of rank r for every r in `ranks` (sorted,
+ * all within from..to), as a sort would place it.
+ */
+function selectRanks(a: Float64Array, ranks: number[], from: number, to: number): void {
+  while (ranks.length > 0 && to > from) {
+    if (to - from < 16) {
+      // Insertion sort of a short range.
+      for (let i = from + 1; i <= to; i++) {
+        const v = a[i]!;
+        let j = i - 1;
+        while (j >= from && a[j]! > v) {
+          a[j + 1] = a[j]!;
+          j--;
+        }
+        a[j + 1] = v;
+      }
+      return;
+    }
+    // Median of three as the pivot, then Hoare's partition.
+    const mid = (from + to) >>> 1;
+    const x = a[from]!;
+    const y = a[mid]!;
+    const z = a[to]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = from;
+    let j = to;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    // a[from..j] ≤ pivot ≤ a[i..to], and a[j+1..i-1] equal the pivot.
+    const left = ranks.filter((r) => r <= j);
+    const right = ranks.filter((r) => r >= i);
+    if (left.length > 0) selectRanks(a, left, from, j);
+    ranks = right;
+    from = i;
+  }
+}
+
+/** The number of distinct values of a list of numbers without NaN (open addressing on their bits). */
+export function distinctCount(values: Float64Array): number {
+  const n = values.length;
+  if (n === 0) return 0;
+  let size = 16;
+  while (size < 2 * n) size <<= 1;
+  const table = new Float64Array(size);
+  const used = new Uint8Array(size);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+  const mask = size - 1;
+  let d = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    // −0 and 0 are one value: both hash as 0.
+    const lo = v === 0 ? 0 : bits[2 * i]!;
+    const hi = v === 0 ? 0 : bits[2 * i + 1]!;
+    let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    let slot = h & mask;
+    for (;;) {
+      if (used[slot] === 0) {
+        used[slot] = 1;
+        table[slot] = v;
+        d++;
+        break;
+      }
+      if (table[slot] === v) break;
+      slot = (slot + 1) & mask;
+    }
+  }
+  return d;
 }

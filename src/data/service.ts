@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AppError, invalid, notFound } from '../errors/index.js';
-import type { ArtifactStore } from '../store/artifacts.js';
+import type { ArtifactStore, ArtifactWriter } from '../store/artifacts.js';
 import { newId, nowIso, type MetadataStore } from '../store/metadata.js';
 import { convertToParquet, recastParquet, type SourceSpec, type StoredColumn } from './convert.js';
 import { quoteLiteral, type DataEngine } from './engine.js';
@@ -190,6 +190,8 @@ export class DatasetService {
     const progress = options.onProgress ?? (() => undefined);
     await mkdir(this.engine.workDir, { recursive: true });
     const work = await mkdtemp(join(this.engine.workDir, 'import-'));
+    let staged: Promise<ArtifactWriter> | undefined;
+    let recorded = false;
     try {
       const { spec, details } = await this.prepare(file, work);
       progress(0.1, 'converting to Parquet');
@@ -221,6 +223,10 @@ export class DatasetService {
         const id = await identity;
         if (id.existing) return { unchanged: id.existing };
         progress(0.6, 'profiling');
+        // The file goes to the artifact store while DuckDB profiles it (its writer hashes on this
+        // thread); it is committed only once the profile succeeded, else dropped.
+        staged = this.stage(out);
+        staged.catch(() => undefined);
         const profiled = await this.engine.withConnection((side) => profileParquet(c, out, columns, side));
         return { ...profiled, id };
       });
@@ -236,7 +242,9 @@ export class DatasetService {
         ...options.source,
         file: { format: file.format, bytes: size, sha256: id.sha, ...details },
       };
-      const version = await this.record(projectId, name, out, {
+      const writer = await staged!;
+      recorded = true;
+      const version = await this.record(projectId, name, writer, {
         key: id.key,
         schema,
         profile,
@@ -247,6 +255,8 @@ export class DatasetService {
       progress(1, version.created ? `version ${version.version.version}` : 'unchanged');
       return version;
     } finally {
+      // A staged file whose import failed after all is dropped from the artifact store.
+      if (staged && !recorded) await staged.then((w) => w.abort()).catch(() => undefined);
       await rm(work, { recursive: true, force: true });
     }
   }
@@ -386,10 +396,24 @@ export class DatasetService {
   }
 
   /** Stores the Parquet file and records the version in one transaction. */
+  /** Streams a file into an artifact writer, not yet committed; aborted if the streaming fails. */
+  private async stage(path: string): Promise<ArtifactWriter> {
+    const writer = await this.artifacts.begin();
+    try {
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
+        await writer.write(chunk as Buffer);
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+    return writer;
+  }
+
+  /** Commits a file (a path, or a writer it was staged into) and records it as the next version. */
   private async record(
     projectId: string,
     name: string,
-    parquet: string,
+    parquet: string | ArtifactWriter,
     meta: {
       key: string;
       schema: DatasetSchema;
@@ -399,14 +423,7 @@ export class DatasetService {
       lineage: Lineage | null;
     },
   ): Promise<{ version: DatasetVersion; created: boolean }> {
-    const writer = await this.artifacts.begin();
-    try {
-      for await (const chunk of createReadStream(parquet, { highWaterMark: 1 << 20 }))
-        await writer.write(chunk as Buffer);
-    } catch (error) {
-      await writer.abort();
-      throw error;
-    }
+    const writer = typeof parquet === 'string' ? await this.stage(parquet) : parquet;
     const ref = await writer.commit();
     return this.store.transaction(async (trx) => {
       let dataset = await trx

@@ -397,3 +397,43 @@ for (const dialect of DIALECTS) {
     },
   );
 }
+
+test('a profile above 50,000 rows: exact counts, moments and bounds; histogram and quantiles from every k-th row', async (t) => {
+  const server = await startTestServer({});
+  t.after(() => server.dispose());
+  const key = server.adminKey!;
+  await call(server, 'POST', '/v1/projects', { key, json: { name: 'big' } });
+  // 120,000 rows: an id, v = id mod 1000 (uniform), w missing on every tenth row; rows
+  // 39,999, 79,999 and 119,999 repeat row 0 (duplicates).
+  const lines = ['id,v,w,g'];
+  for (let i = 0; i < 120_000; i++) {
+    const j = i % 40_000 === 39_999 ? 0 : i;
+    lines.push(`${j},${j % 1000},${j % 10 === 0 ? '' : (j % 7) * 0.5},${j % 3 === 0 ? 'a' : 'b'}`);
+  }
+  const created = await call(server, 'POST', '/v1/projects/big/datasets?name=big', {
+    key,
+    body: lines.join('\n') + '\n',
+    type: 'text/csv',
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const profile = await call(server, 'GET', '/v1/projects/big/datasets/big/versions/1/profile', { key });
+  assert.equal(profile.status, 200, JSON.stringify(profile.body));
+  assert.equal(profile.body.rowCount, 120_000);
+  assert.equal(profile.body.duplicateRows, 3);
+  const col = Object.fromEntries(profile.body.columns.map((c: any) => [c.name, c]));
+  // Exact: missing values (from the footer's null counts), bounds, mean.
+  assert.equal(col.w.missing, 12_000 + 3); // every tenth row, and the three copies of row 0
+  assert.equal(col.v.min, 0);
+  assert.equal(col.v.max, 999);
+  assert.ok(Math.abs(col.v.mean - (120_000 * 499.5 - 3 * 999) / 120_000) < 1e-9, String(col.v.mean));
+  // Estimated from the sample, scaled to the column: 20 bins of about 6,000 rows each.
+  assert.equal(col.v.histogram.sampled, true);
+  assert.equal(
+    col.v.histogram.counts.reduce((a: number, b: number) => a + b, 0),
+    120_000,
+  );
+  for (const c of col.v.histogram.counts) assert.ok(Math.abs(c - 6000) < 600, String(c));
+  assert.ok(Math.abs(col.v.quantiles.p50 - 499.5) < 20, String(col.v.quantiles.p50));
+  // Every third row (120,000 / 50,000 rounded up).
+  assert.equal(profile.body.correlations.rows, 40_000);
+});
