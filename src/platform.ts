@@ -71,6 +71,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
     store,
     await SecretBox.open({ secretKey: config.secretKey, home: config.home }),
     config.sqliteSourceDirs,
+    { allowLocalHosts: config.allowLocalDatabases },
   );
   // The job runner logs through the app's logger, which exists only once the app is built.
   const late: { app?: App } = {};

@@ -62,6 +62,8 @@ export interface Config {
   readonly allowPrivateUrls: boolean;
   /** Host names URL imports may reach even when they resolve to private addresses. */
   readonly urlAllowHosts: readonly string[];
+  /** Database connections may reach loopback, link-local (cloud metadata) and unspecified addresses (off: refused). */
+  readonly allowLocalDatabases: boolean;
   /** Image zips: most images, largest image and largest total once unzipped. */
   readonly maxImages: number;
   readonly maxImageBytes: number;
@@ -240,6 +242,10 @@ export function loadConfig(explicit: ConfigInput = {}, env: NodeJS.ProcessEnv = 
     })(),
     allowPrivateUrls: flag('MASS_ALLOW_PRIVATE_URLS', pick('allowPrivateUrls', 'MASS_ALLOW_PRIVATE_URLS')),
     urlAllowHosts: list(pick('urlAllowHosts', 'MASS_URL_ALLOW_HOSTS')).map((h) => h.toLowerCase()),
+    allowLocalDatabases: flag(
+      'MASS_ALLOW_LOCAL_DATABASES',
+      pick('allowLocalDatabases', 'MASS_ALLOW_LOCAL_DATABASES'),
+    ),
     maxImages: int('MASS_MAX_IMAGES', pick('maxImages', 'MASS_MAX_IMAGES'), 100_000, 1, 100_000_000),
     maxImageBytes: int(
       'MASS_MAX_IMAGE_BYTES',

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBTypeId, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { AppError, invalid } from '../errors/index.js';
 import { quoteIdent, quoteLiteral } from './engine.js';
 import type { CsvDialect } from './input.js';
@@ -184,9 +184,14 @@ async function openRelation(c: DuckDBConnection, spec: SourceSpec, strict: boole
   }
   if (spec.kind === 'json') {
     const sql = `read_json(${quoteLiteral(spec.path)}, format=${spec.lines ? "'newline_delimited'" : "'auto'"}, records='true', sample_size=-1, maximum_object_size=67108864)`;
-    let described: { name: string; type: string }[];
+    let names: string[];
+    let types: DuckDBType[];
     try {
-      described = await describe(c, sql);
+      // One bind (read_json reads the whole file to detect the types), with the types as objects:
+      // struct fields and their types without parsing type names.
+      const reader = await c.runAndReadAll(`SELECT * FROM ${sql} LIMIT 0`);
+      names = reader.columnNames();
+      types = reader.columnTypes();
     } catch (error) {
       throw new AppError(
         'JSON_INVALID',
@@ -194,10 +199,7 @@ async function openRelation(c: DuckDBConnection, spec: SourceSpec, strict: boole
         [{ path: 'file', message: 'not a list of JSON records' }],
       );
     }
-    return {
-      sql,
-      columns: described.map((d) => ({ name: d.name, ref: quoteIdent(d.name), duckType: d.type })),
-    };
+    return { sql, columns: flattenJson(names, types) };
   }
   const sql = `read_parquet(${quoteLiteral(spec.path)})`;
   let described: { name: string; type: string }[];
@@ -214,6 +216,79 @@ async function openRelation(c: DuckDBConnection, spec: SourceSpec, strict: boole
     sql,
     columns: described.map((d) => ({ name: d.name, ref: quoteIdent(d.name), duckType: d.type })),
   };
+}
+
+/** DuckDB's SQL name of a type, as DESCRIBE gives it (what `storageOf` and `natural` read). */
+function sqlTypeName(type: DuckDBType): string {
+  if (type.alias === 'JSON') return 'JSON';
+  if (type.typeId === DuckDBTypeId.TIMESTAMP_TZ) return 'TIMESTAMP WITH TIME ZONE';
+  if (type.typeId === DuckDBTypeId.TIME_TZ) return 'TIME WITH TIME ZONE';
+  return type.toString();
+}
+
+const AS_JSON_TEXT = new Set<DuckDBTypeId>([
+  DuckDBTypeId.LIST,
+  DuckDBTypeId.ARRAY,
+  DuckDBTypeId.MAP,
+  DuckDBTypeId.UNION,
+]);
+
+/**
+ * The columns of JSON records, nested objects flattened as pandas.json_normalize does: the field
+ * `city` of `address` becomes the column `address.city`, recursively (a missing or null object
+ * gives nulls in all its columns); lists and objects DuckDB reads as a MAP (keys that vary from
+ * record to record) become a column of their JSON text. Two fields that flatten to the same name
+ * are refused, naming it.
+ */
+function flattenJson(names: readonly string[], types: readonly DuckDBType[]): RelationColumn[] {
+  const out: RelationColumn[] = [];
+  const origin = new Map<string, string>();
+  const add = (name: string, ref: string, duckType: string, path: readonly string[]) => {
+    const described =
+      path.length === 1
+        ? `the field ${JSON.stringify(path[0])}`
+        : `the field ${JSON.stringify(path.at(-1))} inside ${JSON.stringify(path.slice(0, -1).join('.'))}`;
+    const earlier = origin.get(name);
+    if (earlier !== undefined)
+      throw new AppError(
+        'JSON_INVALID',
+        `the column ${JSON.stringify(name)} appears twice once nested objects are flattened (${earlier} and ${described}); rename one of them`,
+        [{ path: `columns/${name}`, message: 'two fields flatten to this name' }],
+      );
+    origin.set(name, described);
+    out.push({ name, ref, duckType });
+  };
+  const visit = (name: string, ref: string, type: DuckDBType, path: readonly string[]): void => {
+    if (type.typeId === DuckDBTypeId.STRUCT && type.entryNames.length > 0) {
+      type.entryNames.forEach((field, j) => {
+        if (field.includes('\0'))
+          throw new AppError('JSON_INVALID', `a field inside ${JSON.stringify(name)} has a NUL in its name`, [
+            { path: `columns/${name}`, message: 'a NUL character in a field name' },
+          ]);
+        visit(`${name}.${field}`, `struct_extract(${ref}, ${quoteLiteral(field)})`, type.entryTypes[j]!, [
+          ...path,
+          field,
+        ]);
+      });
+    } else if (AS_JSON_TEXT.has(type.typeId) || type.typeId === DuckDBTypeId.STRUCT)
+      add(name, `CAST(to_json(${ref}) AS VARCHAR)`, 'VARCHAR', path);
+    else add(name, ref, sqlTypeName(type), path);
+  };
+  names.forEach((name, i) => visit(name, quoteIdent(name), types[i]!, [name]));
+  return out;
+}
+
+/**
+ * The JSON-typed columns (DuckDB's type for a field that is an object or a list in some records
+ * and a plain value in others, or null in every record) that hold a value: the mixed ones. The
+ * others are all missing and become empty text columns.
+ */
+async function mixedJsonColumns(c: DuckDBConnection, relation: Relation): Promise<Set<string>> {
+  const json = relation.columns.filter((col) => col.duckType.toUpperCase() === 'JSON');
+  if (json.length === 0) return new Set();
+  const counts = json.map((col, k) => `count(${col.ref}) AS j${k}`).join(', ');
+  const row = (await c.runAndReadAll(`SELECT ${counts} FROM ${relation.sql}`)).getRowObjectsJS()[0] ?? {};
+  return new Set(json.filter((_, k) => Number(row[`j${k}`]) > 0).map((col) => col.name));
 }
 
 function checkNames(columns: RelationColumn[], code: 'JSON_INVALID' | 'PARQUET_INVALID'): void {
@@ -366,10 +441,13 @@ export async function convertToParquet(
   const relation = await openRelation(c, spec, false);
   checkNames(relation.columns, code);
   checkOverrides(relation.columns, overrides);
-  const natives = relation.columns.map((col) => {
+  const mixedJson = spec.kind === 'json' ? await mixedJsonColumns(c, relation) : new Set<string>();
+  const natives = relation.columns.map((col): Storage => {
     const storage = storageOf(col.duckType);
     if (storage) return storage;
     const mixed = col.duckType.toUpperCase() === 'JSON';
+    // Null in every record: nothing to tell its type by, an empty text column (as in a CSV).
+    if (mixed && spec.kind === 'json' && !mixedJson.has(col.name)) return 'string';
     throw new AppError(
       code,
       mixed

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TInteger, type TNull, type TString, type TUnion } from '@sinclair/typebox';
 import { CONNECTION_KINDS, SSL_MODES } from '../../data/sources/driver.js';
 import type { App, Services } from '../app.js';
 import { ProjectParams, withProblems } from '../schemas.js';
@@ -24,18 +24,32 @@ export const ConnectionSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A field that takes a value or `null` ("remove it"). Validated as one JSON Schema `type` list,
+ * not anyOf: the API's AJV coerces types (coerceTypes: 'array'), and within anyOf the string
+ * branch turns `null` into "" before the null branch is tried; with a type list AJV coerces only a
+ * value of none of the listed types, so `null` stays null. Typed as the union it means.
+ */
+function nullable<T extends TString | TInteger>(schema: T) {
+  const runtime = { ...schema, type: [schema.type, 'null'] };
+  return Type.Optional(runtime as unknown as TUnion<[T, TNull]>);
+}
+
 const fields = {
-  host: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 253 }), Type.Null()])),
-  port: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Null()])),
-  database: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Null()])),
-  user: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Null()])),
-  password: Type.Optional(
-    Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], {
+  host: nullable(Type.String({ minLength: 1, maxLength: 253 })),
+  port: nullable(Type.Integer({ minimum: 1, maximum: 65535 })),
+  database: nullable(Type.String({ maxLength: 128 })),
+  user: nullable(Type.String({ minLength: 1, maxLength: 128 })),
+  password: nullable(
+    Type.String({
+      maxLength: 1024,
       description: 'write-only: stored encrypted (AES-256-GCM), never returned; null removes it',
     }),
   ),
-  path: Type.Optional(
-    Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()], {
+  path: nullable(
+    Type.String({
+      minLength: 1,
+      maxLength: 4096,
       description: 'sqlite: absolute path of a file inside MASS_SQLITE_SOURCE_DIRS',
     }),
   ),

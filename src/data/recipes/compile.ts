@@ -330,10 +330,13 @@ export async function compileRecipe(
         break;
       }
       case 'split': {
-        // Exact sizes: rows ranked by a seeded hash of their index; the first round(n·train) train, ...
+        // Exact sizes: rows ranked by a seeded hash of their index; the first round(n·train) train,
+        // ... Stratified, the same within each class (NULL is a class of its own in PARTITION BY),
+        // so every class keeps its share in every part to within one row.
         const h = `hash(${q(ROW)}, CAST(${b.param(step.seed)} AS BIGINT), 'split')`;
+        const over = step.stratify === undefined ? '' : `PARTITION BY ${q(step.stratify)}`;
         const ranked = b.cte(
-          `SELECT *, row_number() OVER (ORDER BY ${h}, ${q(ROW)}) - 1 AS ${q(POS)}, count(*) OVER () AS ${q(COUNT)} FROM ${prev}`,
+          `SELECT *, row_number() OVER (${over} ORDER BY ${h}, ${q(ROW)}) - 1 AS ${q(POS)}, count(*) OVER (${over}) AS ${q(COUNT)} FROM ${prev}`,
         );
         const label = `CASE WHEN ${q(POS)} < round(${q(COUNT)} * ${b.num(step.train)}) THEN 'train' WHEN ${q(POS)} < round(${q(COUNT)} * ${b.num(step.train + step.validation)}) THEN 'validation' ELSE 'test' END`;
         prev = ranked;

@@ -460,6 +460,8 @@ export class RecipeService {
           ctx.signal.removeEventListener('abort', interrupt);
         }
       });
+      // Cancelled while the last query finished: stop before anything is recorded.
+      ctx.signal.throwIfAborted();
       report(0.8, 'importing the output as a dataset version');
       const { version, created } = await this.datasets
         .importFile(
@@ -474,7 +476,12 @@ export class RecipeService {
               recipeVersionId: p.recipeVersionId,
             },
             lineage: { inputs: Object.values(p.inputs), recipeVersionId: p.recipeVersionId },
-            onProgress: (f, message) => report(0.8 + 0.2 * f, message),
+            // The import reports before each phase, the last one before the version is recorded:
+            // throwing there when the job was cancelled abandons the import with nothing stored.
+            onProgress: (f, message) => {
+              ctx.signal.throwIfAborted();
+              report(0.8 + 0.2 * f, message);
+            },
           },
         )
         .catch((error: unknown) => {

@@ -90,6 +90,8 @@ export type Step =
       readonly test: number;
       readonly seed: number;
       readonly column: string;
+      /** Split each class of this column in the fractions (missing values are one more class). */
+      readonly stratify?: string;
     };
 
 /** A named input: a dataset pinned to a version, or "latest" (resolved when a run is submitted). */
@@ -242,7 +244,7 @@ const FIELDS: Readonly<Record<StepType, readonly string[]>> = {
   join: ['with', 'on', 'how'],
   union: ['with'],
   sample: ['n', 'fraction', 'seed'],
-  split: ['fractions', 'seed', 'column'],
+  split: ['fractions', 'seed', 'column', 'stratify'],
 };
 
 function checkStep(raw: unknown, schema: Schema, inputs: Readonly<Record<string, Schema>>): Step {
@@ -567,7 +569,16 @@ function checkStep(raw: unknown, schema: Schema, inputs: Readonly<Record<string,
       const name = raw.column === undefined ? 'split' : newName('column', raw.column);
       if (types.has(name))
         fail('column', `a column ${JSON.stringify(name)} exists already; name the split column`);
-      return { type: t, train, validation, test, seed: seed(raw.seed), column: name };
+      const stratify = raw.stratify === undefined ? undefined : column('stratify', raw.stratify);
+      return {
+        type: t,
+        train,
+        validation,
+        test,
+        seed: seed(raw.seed),
+        column: name,
+        ...(stratify !== undefined ? { stratify } : {}),
+      };
     }
   }
 }

@@ -10,6 +10,8 @@ import {
   type ConnectionSpec,
   type SslMode,
 } from './driver.js';
+import { sourceError } from './errors.js';
+import { checkDatabaseHost, type HostResolver, type ResolvedAddress } from './hosts.js';
 import { mysqlDriver } from './mysql.js';
 import { postgresDriver } from './postgres.js';
 import type { SecretBox } from './secrets.js';
@@ -54,6 +56,18 @@ export interface ConnectionInput {
 
 const HOST = /^[A-Za-z0-9._:[\]-]{1,253}$/;
 
+export interface ConnectionOptions {
+  /**
+   * Database hosts on loopback, link-local (cloud metadata) and unspecified addresses allowed
+   * (MASS_ALLOW_LOCAL_DATABASES). Off: refused at save, at test and at import time.
+   */
+  readonly allowLocalHosts?: boolean | undefined;
+  /** How host names are resolved (tests replace it); default: the system resolver. */
+  readonly resolve?: HostResolver | undefined;
+  /** The longest a host name may take to resolve (default 10 s). */
+  readonly resolveTimeoutMs?: number | undefined;
+}
+
 /**
  * Saved connections of a project. Passwords are encrypted with AES-256-GCM (SecretBox) bound to
  * the connection's id and decrypted only inside `spec()`, which jobs and connection tests call.
@@ -63,6 +77,7 @@ export class ConnectionService {
     private readonly store: MetadataStore,
     private readonly secrets: SecretBox,
     private readonly sqliteDirs: readonly string[],
+    private readonly options: ConnectionOptions = {},
   ) {}
 
   async list(projectId: string): Promise<Connection[]> {
@@ -170,6 +185,9 @@ export class ConnectionService {
     const row = await this.row(projectId, name);
     const ssl = JSON.parse(row.ssl_json) as { mode?: SslMode; ca?: string };
     const path = row.kind === 'sqlite' ? await this.allowedSqlitePath(row.path ?? '', 'path') : null;
+    // Checked again on every use (DNS may have changed since the save); the driver then connects
+    // to the addresses checked here, not to what DNS says a moment later.
+    const addresses = row.kind === 'sqlite' ? undefined : await this.checkedAddresses(row.host ?? '');
     return {
       connection: toConnection(row),
       spec: {
@@ -181,8 +199,20 @@ export class ConnectionService {
         password: row.password_enc === null ? null : this.secrets.decrypt(row.password_enc, row.id),
         ssl: { mode: ssl.mode ?? 'disable', ca: ssl.ca },
         path,
+        addresses,
       },
     };
+  }
+
+  /** The checked addresses of a host to connect to, or undefined when local hosts are allowed. */
+  private async checkedAddresses(host: string): Promise<ResolvedAddress[] | undefined> {
+    if (this.options.allowLocalHosts) return undefined;
+    const addresses = await checkDatabaseHost(host, {
+      resolve: this.options.resolve,
+      timeoutMs: this.options.resolveTimeoutMs ?? 10_000,
+    });
+    if (!addresses) throw sourceError('SOURCE_UNREACHABLE', `cannot resolve the host ${host}`);
+    return addresses;
   }
 
   /** Connects and returns the server version, or throws a SOURCE_* error saying why not. */
@@ -241,6 +271,13 @@ export class ConnectionService {
       throw invalid('path', `a ${kind} connection has no path`);
     const host = input.host ?? '';
     if (!HOST.test(host)) throw invalid('host', 'give a host name or an IP address');
+    // A name that does not resolve from here may still be saved (it may resolve from the workers);
+    // it is checked again, and must resolve, when the connection is tested or used.
+    if (!this.options.allowLocalHosts)
+      await checkDatabaseHost(host, {
+        resolve: this.options.resolve,
+        timeoutMs: Math.min(this.options.resolveTimeoutMs ?? 10_000, 5_000),
+      });
     const port = input.port ?? (kind === 'postgres' ? 5432 : 3306);
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw invalid('port', 'must be a whole number from 1 to 65535');

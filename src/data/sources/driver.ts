@@ -1,3 +1,4 @@
+import type { ResolvedAddress } from './hosts.js';
 import type { RowLimits } from './rows.js';
 
 export const CONNECTION_KINDS = ['postgres', 'mysql', 'sqlite'] as const;
@@ -17,6 +18,12 @@ export interface ConnectionSpec {
   readonly ssl: { readonly mode: SslMode; readonly ca?: string | undefined };
   /** sqlite: the real path of the file, already checked against the allowed folders. */
   readonly path: string | null;
+  /**
+   * postgres / mysql: the addresses `host` resolved to when it was checked; the driver connects
+   * to these (the host name still serves TLS). Undefined: the driver resolves `host` itself
+   * (MASS_ALLOW_LOCAL_DATABASES, or a spec built by hand).
+   */
+  readonly addresses?: readonly ResolvedAddress[] | undefined;
 }
 
 export interface ReadOptions {

@@ -1,16 +1,31 @@
 import { open } from 'node:fs/promises';
+import net from 'node:net';
 import mysql from 'mysql2';
 import { AppError } from '../../errors/index.js';
 import type { ConnectionSpec, ReadOptions, ReadResult, SourceDriver } from './driver.js';
 import { networkError, safeMessage, sourceError } from './errors.js';
+import { pinnedLookup } from './hosts.js';
 import { LineBuffer, numberFromText, RowEncoder } from './rows.js';
 
 type Conn = mysql.Connection;
 
 function connectionFor(spec: ConnectionSpec, timeoutMs: number): Conn {
+  const host = spec.host ?? '127.0.0.1';
+  const port = spec.port ?? 3306;
+  const addresses = spec.addresses;
   return mysql.createConnection({
-    host: spec.host ?? '127.0.0.1',
-    port: spec.port ?? 3306,
+    host,
+    port,
+    // The checked addresses, whatever DNS answers now; `host` stays the name for TLS.
+    ...(addresses && addresses.length > 0
+      ? {
+          stream: () => {
+            const socket = net.connect({ port, host, lookup: pinnedLookup(addresses) });
+            socket.setNoDelay(true);
+            return socket;
+          },
+        }
+      : {}),
     ...(spec.database ? { database: spec.database } : {}),
     user: spec.user ?? '',
     password: spec.password ?? '',

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { AppError } from '../../errors/index.js';
 import type { ConnectionSpec, ReadOptions, ReadResult, SourceDriver } from './driver.js';
 import { networkError, safeMessage, sourceError } from './errors.js';
+import { pinnedLookup, pinnedSocket } from './hosts.js';
 import { LineBuffer, numberFromText, RowEncoder } from './rows.js';
 
 const FETCH_ROWS = 2_000;
@@ -23,7 +24,10 @@ function clientFor(spec: ConnectionSpec, timeoutMs: number): pg.Client {
     spec.ssl.mode === 'disable'
       ? false
       : { rejectUnauthorized: spec.ssl.mode === 'verify', ...(spec.ssl.ca ? { ca: spec.ssl.ca } : {}) };
+  const addresses = spec.addresses;
   return new pg.Client({
+    // The checked addresses, whatever DNS answers now; `host` stays the name for TLS.
+    ...(addresses && addresses.length > 0 ? { stream: () => pinnedSocket(pinnedLookup(addresses)) } : {}),
     host: spec.host ?? '127.0.0.1',
     port: spec.port ?? 5432,
     database: spec.database ?? undefined,

@@ -251,6 +251,38 @@ for (const dialect of DIALECTS)
       );
     });
 
+    test('bad call: a split stratified by a column that does not exist at that step names /steps/N/stratify', async () => {
+      await bad(
+        {
+          inputs: main,
+          steps: [
+            { type: 'drop', columns: ['city'] },
+            { type: 'split', fractions: { train: 0.8, test: 0.2 }, stratify: 'city' },
+          ],
+        },
+        '/steps/1/stratify',
+        /no column "city"/,
+      );
+    });
+
+    test('a split stratified by city keeps every city in every part in its share', async () => {
+      const res = await call(server, 'POST', `${P}/recipes/clean/preview`, {
+        key,
+        json: {
+          steps: [{ type: 'split', fractions: { train: 0.75, test: 0.25 }, seed: 5, stratify: 'city' }],
+          inputs: main,
+          limit: 1000,
+        },
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const rows = res.body.rows as { city: string; split: string }[];
+      for (const city of ['paris', 'lyon', 'nice', 'oslo']) {
+        const of = rows.filter((r) => r.city === city);
+        const train = of.filter((r) => r.split === 'train').length;
+        assert.equal(train, Math.round(of.length * 0.75), city);
+      }
+    });
+
     test('bad call: a huge or deeply nested expression', async () => {
       await bad(
         { inputs: main, steps: [{ type: 'filter', expression: `age > ${'1+'.repeat(5_000)}1` }] },

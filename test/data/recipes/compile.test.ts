@@ -256,6 +256,70 @@ describe('recipe compiler on DuckDB', () => {
     assert.deepEqual(again.rows, split.rows);
   });
 
+  test('a stratified split keeps every class share (missing values a class of their own) in every part, deterministically', async () => {
+    // Classes of very different sizes: 'rare' (ids < 37, v present), 'common', and missing (v null, 100 rows).
+    const steps = (seed: number) => [
+      {
+        type: 'derive',
+        name: 'klass',
+        expression: "case when v is null then null when id < 37 then 'rare' else 'common' end",
+      },
+      {
+        type: 'split',
+        fractions: { train: 0.7, validation: 0.1, test: 0.2 },
+        seed,
+        stratify: 'klass',
+      },
+    ];
+    const a = await run(steps(3));
+    const fractions: Record<string, number> = { train: 0.7, validation: 0.1, test: 0.2 };
+    const sizes = new Map<string | null, number>();
+    const parts = new Map<string, number>();
+    for (const r of a.rows) {
+      const k = r.klass as string | null;
+      sizes.set(k, (sizes.get(k) ?? 0) + 1);
+      parts.set(`${k}/${r.split}`, (parts.get(`${k}/${r.split}`) ?? 0) + 1);
+    }
+    assert.deepEqual([...sizes.keys()].sort(), ['common', 'rare', null].sort());
+    assert.equal(sizes.get(null), 100);
+    for (const [k, n] of sizes)
+      for (const [part, f] of Object.entries(fractions)) {
+        const got = parts.get(`${k}/${part}`) ?? 0;
+        assert.ok(Math.abs(got - n * f) <= 1, `${k}/${part}: ${got} rows of ${n}, expected ${n * f} ± 1`);
+      }
+    // Exact overall sizes per class: round(n·train) train rows, the rest by cumulative rounding.
+    const rare = sizes.get('rare')!;
+    assert.equal(parts.get('rare/train'), Math.round(rare * 0.7));
+    assert.equal(parts.get('rare/train')! + parts.get('rare/validation')!, Math.round(rare * 0.8));
+    // Deterministic: the same seed gives the same rows; another seed another assignment.
+    assert.deepEqual((await run(steps(3))).rows, a.rows);
+    assert.notDeepEqual(
+      (await run(steps(4))).rows.map((r) => r.split),
+      a.rows.map((r) => r.split),
+    );
+  });
+
+  test('bad call: a stratify column that does not exist at that step names /steps/N/stratify', () => {
+    refused(
+      [{ type: 'split', fractions: { train: 0.8, test: 0.2 }, stratify: 'nope' }],
+      '/steps/0/stratify',
+      /no column "nope"/,
+    );
+    refused(
+      [
+        { type: 'drop', columns: ['cat'] },
+        { type: 'split', fractions: { train: 0.8, test: 0.2 }, stratify: 'cat' },
+      ],
+      '/steps/1/stratify',
+      /no column "cat"/,
+    );
+    refused(
+      [{ type: 'split', fractions: { train: 0.8, test: 0.2 }, stratify: 3 }],
+      '/steps/0/stratify',
+      /column name/,
+    );
+  });
+
   test('the same recipe on the same input writes byte-identical Parquet', async () => {
     const steps = [
       { type: 'filter', expression: 'id % 2 = 0' },

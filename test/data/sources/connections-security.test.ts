@@ -4,7 +4,7 @@
 // as the check does and takes one statement only.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer, isIP, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -164,10 +164,79 @@ describe('connections cannot be repointed without their password', () => {
       host: 'db3.internal.example',
       password: null,
     });
-    // (The API's type coercion turns `null` into "" here, so hasPassword is not checked.)
-    assert.equal(dropped.status, 200, 'a new target with the password replaced reveals nothing');
+    assert.equal(dropped.status, 200, 'a new target with the password removed reveals nothing');
+    assert.equal(dropped.body.hasPassword, false, '`password: null` removes the stored password');
     const open = await req('PATCH', `/v1/projects/${P}/connections/open`, { host: 'other.example' });
     assert.equal(open.status, 200, 'a connection without a stored password has nothing to reveal');
+  });
+});
+
+describe('`password: null` removes a stored password', () => {
+  let server: TestServer;
+  let key: string;
+  const P = '/v1/projects/nulls';
+  const req = async (method: string, path: string, json?: unknown) =>
+    call(server, method, path, { key, ...(json !== undefined ? { json } : {}) });
+  const stored = async (name: string) =>
+    (
+      await server.platform.services.store.db
+        .selectFrom('connections')
+        .select('password_enc')
+        .where('name', '=', name)
+        .executeTakeFirstOrThrow()
+    ).password_enc;
+
+  before(async () => {
+    server = await startTestServer({});
+    key = server.adminKey!;
+    await req('POST', '/v1/projects', { name: 'nulls' });
+  });
+  after(async () => server.dispose());
+
+  test('PATCH with password null clears it (not an empty password); other fields keep their value', async () => {
+    const made = await req('POST', `${P}/connections`, {
+      name: 'wh',
+      kind: 'postgres',
+      host: 'db.internal.example',
+      database: 'sales',
+      user: 'reader',
+      password: 'to-be-removed',
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.hasPassword, true);
+    const cleared = await req('PATCH', `${P}/connections/wh`, { password: null });
+    assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+    assert.equal(cleared.body.hasPassword, false);
+    assert.equal(cleared.body.database, 'sales');
+    assert.equal(await stored('wh'), null, 'no ciphertext of "" is stored');
+    assert.equal((await req('GET', `${P}/connections/wh`)).body.hasPassword, false);
+    // Set again, and an empty string is a password (an empty one), not a removal.
+    const set = await req('PATCH', `${P}/connections/wh`, { password: '' });
+    assert.equal(set.body.hasPassword, true);
+    assert.notEqual(await stored('wh'), null);
+  });
+
+  test('POST with password null saves no password; database null stays null', async () => {
+    const made = await req('POST', `${P}/connections`, {
+      name: 'nopw',
+      kind: 'mysql',
+      host: 'db.internal.example',
+      database: null,
+      user: 'reader',
+      password: null,
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.hasPassword, false);
+    assert.equal(made.body.database, null);
+    assert.equal(await stored('nopw'), null);
+  });
+
+  test('bad call: a password of another type, or too long, is still a 400 naming password', async () => {
+    for (const password of [{ a: 1 }, ['x', 'y'], 'p'.repeat(1025)]) {
+      const r = await req('PATCH', `${P}/connections/wh`, { password });
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.match(JSON.stringify(r.body), /password/);
+    }
   });
 });
 
@@ -248,6 +317,28 @@ test('bad call: a MySQL server asking for the password in clear text does not ge
   }
 });
 
+test('the MySQL driver connects to the checked addresses, not to what the name resolves to now', async () => {
+  const fake = await fakeCleartextServer();
+  try {
+    const spec: ConnectionSpec = {
+      kind: 'mysql',
+      host: 'mysql.mass-test.invalid',
+      port: fake.port,
+      database: null,
+      user: 'reader',
+      password: 'pinned-pw',
+      ssl: { mode: 'disable' },
+      path: null,
+      addresses: [{ address: '127.0.0.1', family: 4 }],
+    };
+    // The name does not resolve; the fake server is reached through the pinned address.
+    await assert.rejects(mysqlDriver.test(spec, 5_000), /clear/i);
+    assert.ok(fake.received().length > 0, 'the pinned address was reached');
+  } finally {
+    await fake.close();
+  }
+});
+
 describe(
   'PostgreSQL reads strings as the check does and takes one statement',
   { skip: pgSkipReason() ?? false },
@@ -296,6 +387,20 @@ describe(
         })
         .then((r) => ({ ...r, text: readFileSync(out, 'utf8') }));
     };
+
+    test('the driver connects to the checked addresses, not to what the name resolves to now', async () => {
+      const pinned = {
+        ...spec,
+        host: 'pg.mass-test.invalid',
+        addresses: [{ address: spec.host!, family: isIP(spec.host!) }],
+      };
+      const { version } = await postgresDriver.test(pinned, 5_000);
+      assert.match(version, /PostgreSQL/);
+      // Without the pinned addresses the same name is unreachable.
+      await assert.rejects(postgresDriver.test({ ...pinned, addresses: undefined }, 5_000), {
+        code: 'SOURCE_UNREACHABLE',
+      });
+    });
 
     test("a backslash in '...' is an ordinary character, whatever the server's default", async () => {
       const r = await read("SELECT 'a\\' AS s, 'b' AS t");

@@ -57,7 +57,8 @@ async function storedText(): Promise<string> {
 }
 
 before(async () => {
-  server = await startTestServer({ sourceTimeoutSeconds: 2 });
+  // The test databases listen on 127.0.0.1: local database hosts allowed (MASS_ALLOW_LOCAL_DATABASES).
+  server = await startTestServer({ sourceTimeoutSeconds: 2, allowLocalDatabases: 'true' });
   key = server.adminKey!;
   await call(server, 'POST', '/v1/projects', { key, json: { name: P } });
 });
