@@ -221,7 +221,7 @@ export class TreeGrower {
     this.anyCategorical = mapper.categorical.some((c) => c === 1);
     this.pool =
       rowMajor && K === 1 && options.maxFeatures >= binned.cols
-        ? new HistogramPool(rowMajor.bins, this.F, mapper.nBins, this.N, rowMajor.threads)
+        ? new HistogramPool(rowMajor.bins, this.F, mapper.nBins, this.N, rowMajor.threads, binned.bins)
         : null;
     this.order = this.pool ? this.pool.order : new Uint32Array(this.N);
     this.tmp = new Uint32Array(this.N);

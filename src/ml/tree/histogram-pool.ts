@@ -17,10 +17,12 @@ import type { MessagePort } from 'node:worker_threads';
 import { MISSING_BIN } from './binning.js';
 import {
   buildPacked,
+  buildPackedColumns,
   buildRowMajor,
   clearPacked,
   combinePacked,
   FEATURE_SPAN,
+  gatherPacked,
   gatherRows,
   packGradients,
   packHessians,
@@ -55,7 +57,14 @@ export const CTRL = {
 } as const;
 const CTRL_WORDS = 16;
 
-export const OP = { exit: 0, build: 1, subtract: 2, buildRows: 3, buildChunks: 4 } as const;
+export const OP = { exit: 0, build: 1, subtract: 2, buildRows: 3, buildChunks: 4, buildColumns: 5 } as const;
+
+/**
+ * Packed builds of nodes with less than a quarter but at least 1/COLUMN_DENSITY of the rows read
+ * the column-major bins (two or more of the node's rows per 64-byte line of a column, so that
+ * the lines are reused); sparser nodes gather whole rows (one line each).
+ */
+const COLUMN_DENSITY = 32;
 
 /** Rows per claim of a chunked build. */
 export const CHUNK_ROWS = 4096;
@@ -79,6 +88,9 @@ export interface HistogramWorkerData {
   readonly features: SharedArrayBuffer;
   /** The helper's own histogram, for the second half of the rows of a build. */
   readonly partial: SharedArrayBuffer;
+  /** Column-major bins (N bytes per feature), for the packed builds of small nodes. */
+  readonly columns: SharedArrayBuffer;
+  readonly N: number;
   readonly F: number;
   readonly port: MessagePort;
 }
@@ -129,15 +141,26 @@ export class HistogramPool {
   private control: Int32Array | null = null;
   private seq = 0;
 
+  /** Column-major bins (rows bytes per feature), and the rows. */
+  private readonly columns: Uint8Array;
+  private readonly N: number;
+
   constructor(
     rowBins: Uint8Array,
     private readonly F: number,
     nBins: Int32Array,
     rows: number,
     threads: number,
+    columnBins: Uint8Array,
   ) {
     this.shared = threads > 1 && rowBins.buffer instanceof SharedArrayBuffer;
     const shared = this.shared;
+    if (shared && !(columnBins.buffer instanceof SharedArrayBuffer)) {
+      const copy = new Uint8Array(new SharedArrayBuffer(columnBins.length));
+      copy.set(columnBins);
+      this.columns = copy;
+    } else this.columns = columnBins;
+    this.N = rows;
     const stride = (F + 15) & ~15;
     this.stride = stride;
     const source = shared
@@ -175,6 +198,8 @@ export class HistogramPool {
       ghRow: this.ghRow.buffer as SharedArrayBuffer,
       features: this.features.buffer as SharedArrayBuffer,
       partial: this.partial!.buffer as SharedArrayBuffer,
+      columns: this.columns.buffer as SharedArrayBuffer,
+      N: rows,
       F: stride,
       port: port2,
     };
@@ -299,6 +324,12 @@ export class HistogramPool {
       );
     };
     const threaded = halves && this.control !== null;
+    // Column by column when the node still has a few rows per cache line of a column (its bins
+    // are then read mostly from cache); a sparser node reads each row's line once instead.
+    if (packed && gathered && (end - begin) * COLUMN_DENSITY >= this.N) {
+      this.buildColumns(k, begin, end, threaded);
+      return;
+    }
     if (threaded && packed) {
       this.buildChunks(k, begin, end, gathered);
       return;
@@ -364,6 +395,44 @@ export class HistogramPool {
     }
     this.finish();
     combinePacked(hist, this.partial!, 1, slots, this.features, 0, nf);
+  }
+
+  /**
+   * A packed build of a small node from the column-major bins, feature by feature: its rows'
+   * packed values are gathered into node order first, then each thread claims the next feature
+   * until none is left (see `buildPackedColumns`).
+   */
+  private buildColumns(k: number, begin: number, end: number, threaded: boolean): void {
+    const nf = this.featureCount;
+    const hist = this.slots[k]!;
+    const slots = this.packing!.slots;
+    gatherPacked(this.order, this.ghRow, this.gh, slots, begin, end);
+    let claim: () => number;
+    if (threaded) {
+      const c = this.control!;
+      Atomics.store(c, CTRL.next, 0);
+      this.start(OP.buildColumns, k, -1, begin, end, 0, nf);
+      claim = () => {
+        const t = Atomics.add(c, CTRL.next, 1);
+        return t < nf ? t : -1;
+      };
+    } else {
+      let next = 0;
+      claim = () => (next < nf ? next++ : -1);
+    }
+    buildPackedColumns(
+      hist,
+      this.columns,
+      this.N,
+      this.order,
+      begin,
+      end,
+      this.gh,
+      slots,
+      this.features,
+      claim,
+    );
+    if (threaded) this.finish();
   }
 
   /** slot parent −= slot child. */

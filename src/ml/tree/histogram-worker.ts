@@ -7,6 +7,7 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import {
   buildPacked,
+  buildPackedColumns,
   buildRowMajor,
   clearPacked,
   combinePacked,
@@ -29,6 +30,7 @@ const rowOrder = new Uint32Array(data.rowOrder);
 const ghRow = new Float64Array(data.ghRow);
 const work32 = new Uint32Array(data.rowBins);
 const sourceBytes = new Uint8Array(data.source);
+const columns = new Uint8Array(data.columns);
 const port: MessagePort = data.port;
 const slots: Float64Array[] = [];
 
@@ -149,6 +151,23 @@ for (;;) {
         false,
       );
     }
+  } else if (op === OP.buildColumns) {
+    // Features claimed from the shared counter, rows already gathered (see HistogramPool.buildColumns).
+    buildPackedColumns(
+      slot(ctrl[CTRL.slot]!),
+      columns,
+      data.N,
+      rowOrder,
+      ctrl[CTRL.begin]!,
+      ctrl[CTRL.end]!,
+      gh,
+      ctrl[CTRL.packed] as 1 | 2,
+      features,
+      () => {
+        const t = Atomics.add(ctrl, CTRL.next, 1);
+        return t < tTo ? t : -1;
+      },
+    );
   } else if (op === OP.subtract) {
     const slots = ctrl[CTRL.packed] as 0 | 1 | 2;
     if (slots !== 0)

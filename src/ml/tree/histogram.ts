@@ -408,3 +408,81 @@ export function combinePacked(
     else for (let o = from; o < to; o++) parent[o]! += child[o]!;
   }
 }
+
+/**
+ * Packed histograms of features claimed one at a time, from column-major bins: for each feature,
+ * its bins of rows order[begin..end) (a column of N bytes, which a core's cache holds, read at
+ * those rows) added into its histogram with the rows' packed values gathered at v[2k] (and
+ * v[2k + 1] with two slots). For nodes much smaller than the data, whose rows are scattered:
+ * reading a whole row of bins each (as the row-major kernels do) would miss the cache per row.
+ * `claim` returns the next feature position t to build, or −1; both threads call it, so neither
+ * waits for the other, and each feature's sums stay in row order.
+ */
+export function buildPackedColumns(
+  hist: Float64Array,
+  bins: Uint8Array,
+  N: number,
+  order: Uint32Array,
+  begin: number,
+  end: number,
+  v: Float64Array,
+  slots: 1 | 2,
+  features: Int32Array,
+  claim: () => number,
+): void {
+  const span = PACKED_SPAN * slots;
+  for (let t = claim(); t >= 0; t = claim()) {
+    const f = features[t]!;
+    const offset = f * span;
+    hist.fill(0, offset, offset + span);
+    const base = f * N;
+    if (slots === 2) {
+      let k = begin;
+      for (; k + 1 < end; k += 2) {
+        const a = offset + bins[base + order[k]!]! * 2;
+        const b = offset + bins[base + order[k + 1]!]! * 2;
+        hist[a]! += v[2 * k]!;
+        hist[a + 1]! += v[2 * k + 1]!;
+        hist[b]! += v[2 * k + 2]!;
+        hist[b + 1]! += v[2 * k + 3]!;
+      }
+      if (k < end) {
+        const o = offset + bins[base + order[k]!]! * 2;
+        hist[o]! += v[2 * k]!;
+        hist[o + 1]! += v[2 * k + 1]!;
+      }
+      continue;
+    }
+    // Four rows per step: their loads are independent.
+    let k = begin;
+    for (; k + 3 < end; k += 4) {
+      const a = offset + bins[base + order[k]!]!;
+      const b = offset + bins[base + order[k + 1]!]!;
+      const c = offset + bins[base + order[k + 2]!]!;
+      const d = offset + bins[base + order[k + 3]!]!;
+      hist[a]! += v[2 * k]!;
+      hist[b]! += v[2 * k + 2]!;
+      hist[c]! += v[2 * k + 4]!;
+      hist[d]! += v[2 * k + 6]!;
+    }
+    for (; k < end; k++) hist[offset + bins[base + order[k]!]!]! += v[2 * k]!;
+  }
+}
+
+/** Copies the packed values of rows order[begin..end) from ghRow (by row) to gh (by position). */
+export function gatherPacked(
+  order: Uint32Array,
+  ghRow: Float64Array,
+  gh: Float64Array,
+  slots: 1 | 2,
+  begin: number,
+  end: number,
+): void {
+  if (slots === 2)
+    for (let k = begin; k < end; k++) {
+      const i = order[k]!;
+      gh[2 * k] = ghRow[2 * i]!;
+      gh[2 * k + 1] = ghRow[2 * i + 1]!;
+    }
+  else for (let k = begin; k < end; k++) gh[2 * k] = ghRow[2 * order[k]!]!;
+}
