@@ -85,6 +85,11 @@ export interface ImportOptions {
    */
   readonly contentKey?: string | undefined;
   readonly onProgress?: ((fraction: number, message: string) => void) | undefined;
+  /**
+   * A job's cancellation: checked before the file is committed to the artifact store and again
+   * inside the transaction that records the version, so that a cancelled import records nothing.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -243,15 +248,22 @@ export class DatasetService {
         file: { format: file.format, bytes: size, sha256: id.sha, ...details },
       };
       const writer = await staged!;
+      options.signal?.throwIfAborted();
       recorded = true;
-      const version = await this.record(projectId, name, writer, {
-        key: id.key,
-        schema,
-        profile,
-        source: `${options.source.kind}:${file.format}`,
-        sourceInfo,
-        lineage: options.lineage ?? null,
-      });
+      const version = await this.record(
+        projectId,
+        name,
+        writer,
+        {
+          key: id.key,
+          schema,
+          profile,
+          source: `${options.source.kind}:${file.format}`,
+          sourceInfo,
+          lineage: options.lineage ?? null,
+        },
+        options.signal,
+      );
       progress(1, version.created ? `version ${version.version.version}` : 'unchanged');
       return version;
     } finally {
@@ -422,8 +434,13 @@ export class DatasetService {
       sourceInfo: SourceInfo;
       lineage: Lineage | null;
     },
+    signal?: AbortSignal,
   ): Promise<{ version: DatasetVersion; created: boolean }> {
     const writer = typeof parquet === 'string' ? await this.stage(parquet) : parquet;
+    if (signal?.aborted) {
+      await writer.abort();
+      signal.throwIfAborted();
+    }
     const ref = await writer.commit();
     return this.store.transaction(async (trx) => {
       let dataset = await trx
@@ -445,6 +462,9 @@ export class DatasetService {
         .executeTakeFirst();
       if (latest && (latest.content_key ?? latest.content_hash) === meta.key)
         return { version: toVersion(latest, name), created: false };
+      // Cancelled after the commit: the transaction rolls back and no version is recorded (the
+      // committed content stays unreferenced in the store, which has no delete yet).
+      signal?.throwIfAborted();
       const row = {
         id: newId('dsv'),
         dataset_id: dataset.id,

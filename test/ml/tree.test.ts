@@ -246,7 +246,7 @@ describe('packed histograms', () => {
     const bins = Uint8Array.from({ length: n }, () => rng.int(4));
     const build = (order: Uint32Array) => {
       const hist = new Float64Array(PACKED_SPAN);
-      buildPacked(hist, bins, 1, order, 0, n, packed, 1, Int32Array.of(0), true, 0, 1);
+      buildPacked(hist, bins, 1, order, 0, n, packed, 1, Int32Array.of(4), Int32Array.of(0), true, 0, 1);
       return hist;
     };
     const ascending = Uint32Array.from({ length: n }, (_, i) => i);

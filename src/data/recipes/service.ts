@@ -476,6 +476,7 @@ export class RecipeService {
               recipeVersionId: p.recipeVersionId,
             },
             lineage: { inputs: Object.values(p.inputs), recipeVersionId: p.recipeVersionId },
+            signal: ctx.signal,
             // The import reports before each phase, the last one before the version is recorded:
             // throwing there when the job was cancelled abandons the import with nothing stored.
             onProgress: (f, message) => {

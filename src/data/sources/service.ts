@@ -29,6 +29,7 @@ export interface FileImporter {
       source: SourceInfo;
       maxBytes?: number;
       onProgress?: (fraction: number, message: string) => void;
+      signal?: AbortSignal;
     },
   ): Promise<{ version: { id: string; version: number; contentHash: string }; created: boolean }>;
 }
@@ -173,6 +174,7 @@ export class SourceService {
         source,
         maxBytes: this.limits.maxBytes,
         onProgress: (fraction, message) => ctx.progress(0.5 + 0.5 * fraction, message),
+        signal: ctx.signal,
       },
     );
     return { dataset: p.dataset, version: version.version, versionId: version.id, created, rows: read.rows };
@@ -213,6 +215,7 @@ export class SourceService {
         source,
         maxBytes: this.limits.maxBytes,
         onProgress: (fraction, message) => ctx.progress(0.5 + 0.5 * fraction, message),
+        signal: ctx.signal,
       },
     );
     return {

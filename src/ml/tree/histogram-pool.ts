@@ -300,6 +300,7 @@ export class HistogramPool {
           to,
           gathered ? this.gh : this.ghRow,
           this.packing!.slots,
+          this.nBins,
           this.features,
           this.identity,
           0,
@@ -345,7 +346,7 @@ export class HistogramPool {
     if (threaded) this.finish();
     else run(partial, mid, end);
     if (packed) {
-      combinePacked(hist, partial, 1, this.packing!.slots, this.features, 0, nf);
+      combinePacked(hist, partial, 1, this.packing!.slots, this.nBins, this.features, 0, nf);
       return;
     }
     for (let t = 0; t < nf; t++) {
@@ -370,7 +371,7 @@ export class HistogramPool {
     c[CTRL.gathered] = gathered ? 1 : 0;
     this.start(OP.buildChunks, k, -1, begin, end, 0, nf);
     const slots = this.packing!.slots;
-    clearPacked(hist, slots, this.features, 0, nf);
+    clearPacked(hist, slots, this.nBins, this.features, 0, nf);
     for (;;) {
       const from = Atomics.add(c, CTRL.next, CHUNK_ROWS);
       if (from >= end) break;
@@ -386,6 +387,7 @@ export class HistogramPool {
         to,
         gathered ? this.gh : this.ghRow,
         slots,
+        this.nBins,
         this.features,
         this.identity,
         0,
@@ -394,7 +396,7 @@ export class HistogramPool {
       );
     }
     this.finish();
-    combinePacked(hist, this.partial!, 1, slots, this.features, 0, nf);
+    combinePacked(hist, this.partial!, 1, slots, this.nBins, this.features, 0, nf);
   }
 
   /**
@@ -429,6 +431,7 @@ export class HistogramPool {
       end,
       this.gh,
       slots,
+      this.nBins,
       this.features,
       claim,
     );
@@ -443,13 +446,13 @@ export class HistogramPool {
     const packed = this.packing !== null;
     const slots = this.packing?.slots ?? 1;
     if (!this.control || nf < 8) {
-      if (packed) combinePacked(P, C, -1, slots, this.features, 0, nf);
+      if (packed) combinePacked(P, C, -1, slots, this.nBins, this.features, 0, nf);
       else subtractHistograms(P, C, this.nBins, this.features, 0, nf);
       return;
     }
     const mid = nf >> 1;
     this.start(OP.subtract, parent, child, 0, 0, mid, nf);
-    if (packed) combinePacked(P, C, -1, slots, this.features, 0, mid);
+    if (packed) combinePacked(P, C, -1, slots, this.nBins, this.features, 0, mid);
     else subtractHistograms(P, C, this.nBins, this.features, 0, mid);
     this.finish();
   }

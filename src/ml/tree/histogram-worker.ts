@@ -103,6 +103,7 @@ for (;;) {
         ctrl[CTRL.end]!,
         gathered ? gh : ghRow,
         slots,
+        nBins,
         features,
         ctrl[CTRL.identity] === 1,
         tFrom,
@@ -129,7 +130,7 @@ for (;;) {
     const gathered = ctrl[CTRL.gathered] === 1;
     const end = ctrl[CTRL.end]!;
     const slots = ctrl[CTRL.packed] as 1 | 2;
-    clearPacked(partial, slots, features, tFrom, tTo);
+    clearPacked(partial, slots, nBins, features, tFrom, tTo);
     for (;;) {
       const from = Atomics.add(ctrl, CTRL.next, CHUNK_ROWS);
       if (from >= end) break;
@@ -144,6 +145,7 @@ for (;;) {
         to,
         gathered ? gh : ghRow,
         slots,
+        nBins,
         features,
         ctrl[CTRL.identity] === 1,
         tFrom,
@@ -162,6 +164,7 @@ for (;;) {
       ctrl[CTRL.end]!,
       gh,
       ctrl[CTRL.packed] as 1 | 2,
+      nBins,
       features,
       () => {
         const t = Atomics.add(ctrl, CTRL.next, 1);
@@ -171,7 +174,7 @@ for (;;) {
   } else if (op === OP.subtract) {
     const slots = ctrl[CTRL.packed] as 0 | 1 | 2;
     if (slots !== 0)
-      combinePacked(slot(ctrl[CTRL.slot]!), slot(ctrl[CTRL.other]!), -1, slots, features, tFrom, tTo);
+      combinePacked(slot(ctrl[CTRL.slot]!), slot(ctrl[CTRL.other]!), -1, slots, nBins, features, tFrom, tTo);
     else subtractHistograms(slot(ctrl[CTRL.slot]!), slot(ctrl[CTRL.other]!), nBins, features, tFrom, tTo);
   }
   Atomics.store(ctrl, CTRL.done, seq);

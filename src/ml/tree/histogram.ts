@@ -311,6 +311,7 @@ export function buildPacked(
   end: number,
   v: Float64Array,
   slots: 1 | 2,
+  nBins: Int32Array,
   features: Int32Array,
   identity: boolean,
   tFrom: number,
@@ -318,7 +319,7 @@ export function buildPacked(
   /** False to add to the histogram as it is (a build in chunks). */
   clear = true,
 ): void {
-  if (clear) clearPacked(hist, slots, features, tFrom, tTo);
+  if (clear) clearPacked(hist, slots, nBins, features, tFrom, tTo);
   const span = PACKED_SPAN * slots;
   if (!identity) {
     for (let k = begin; k < end; k++) {
@@ -379,14 +380,18 @@ export function buildPacked(
 export function clearPacked(
   hist: Float64Array,
   slots: 1 | 2,
+  nBins: Int32Array,
   features: Int32Array,
   tFrom: number,
   tTo: number,
 ): void {
   const span = PACKED_SPAN * slots;
   for (let t = tFrom; t < tTo; t++) {
-    const o = features[t]! * span;
-    hist.fill(0, o, o + span);
+    const f = features[t]!;
+    const o = f * span;
+    // The slots feature f can use: its value bins and the missing bin.
+    hist.fill(0, o, o + nBins[f]! * slots);
+    hist.fill(0, o + MISSING_BIN * slots, o + span);
   }
 }
 
@@ -396,16 +401,24 @@ export function combinePacked(
   child: Float64Array,
   sign: 1 | -1,
   slots: 1 | 2,
+  nBins: Int32Array,
   features: Int32Array,
   tFrom: number,
   tTo: number,
 ): void {
   const span = PACKED_SPAN * slots;
   for (let t = tFrom; t < tTo; t++) {
-    const from = features[t]! * span;
-    const to = from + span;
-    if (sign < 0) for (let o = from; o < to; o++) parent[o]! -= child[o]!;
-    else for (let o = from; o < to; o++) parent[o]! += child[o]!;
+    const f = features[t]!;
+    const from = f * span;
+    const to = from + nBins[f]! * slots;
+    const missing = from + MISSING_BIN * slots;
+    if (sign < 0) {
+      for (let o = from; o < to; o++) parent[o]! -= child[o]!;
+      for (let o = missing; o < from + span; o++) parent[o]! -= child[o]!;
+    } else {
+      for (let o = from; o < to; o++) parent[o]! += child[o]!;
+      for (let o = missing; o < from + span; o++) parent[o]! += child[o]!;
+    }
   }
 }
 
@@ -427,6 +440,7 @@ export function buildPackedColumns(
   end: number,
   v: Float64Array,
   slots: 1 | 2,
+  nBins: Int32Array,
   features: Int32Array,
   claim: () => number,
 ): void {
@@ -434,7 +448,8 @@ export function buildPackedColumns(
   for (let t = claim(); t >= 0; t = claim()) {
     const f = features[t]!;
     const offset = f * span;
-    hist.fill(0, offset, offset + span);
+    hist.fill(0, offset, offset + nBins[f]! * slots);
+    hist.fill(0, offset + MISSING_BIN * slots, offset + span);
     const base = f * N;
     if (slots === 2) {
       let k = begin;
