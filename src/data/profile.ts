@@ -120,6 +120,24 @@ export async function profileParquet(
     const most = bounds.get(col.name)?.dictionary;
     return most !== undefined && most <= EXACT_DISTINCT;
   });
+  // Columns counted exactly on the footer's word: their counts run on the side connection once
+  // the sample is read, alongside the full pass below (strings also get their length and spaces).
+  const known = columns.map((_, k) => k).filter((k) => exact[k]);
+  const knownCounts: Promise<ValueCounts[]> =
+    known.length === 0
+      ? Promise.resolve([])
+      : sampling
+          .then(() =>
+            valueCounts(
+              side ?? c,
+              from,
+              q,
+              known,
+              new Set(known.filter((k) => columns[k]!.storage === 'string')),
+            ),
+          )
+          .then((r) => [r]);
+  knownCounts.catch(() => undefined);
   columns.forEach((col, k) => {
     const x = q[k]!;
     // Present values from the footer's null counts when every row group has them (DuckDB writes them).
@@ -159,32 +177,14 @@ export async function profileParquet(
   });
   const secondRow: Record<string, unknown> = {};
   // Exact value counts of the low-cardinality columns: one GROUPING SETS query (a hash
-  // aggregate, several times faster than a histogram() aggregate per column).
-  const counted = columns.map((_, k) => k).filter((k) => exact[k]);
-  const measured = new Set(counted.filter((k) => columns[k]!.storage === 'string' && !(`len${k}` in first)));
-  if (counted.length > 0) {
-    const rows = (
-      await c.runAndReadAll(
-        `SELECT ${counted.map((k) => `${q[k]!} AS v${k}, GROUPING(${q[k]!}) AS g${k}${measured.has(k) ? `, length(${q[k]!}) AS l${k}, contains(${q[k]!}, ' ') AS s${k}` : ''}`).join(', ')}, count(*) AS n FROM ${from} GROUP BY GROUPING SETS (${counted.map((k) => `(${q[k]!})`).join(', ')})`,
-      )
-    ).getRowObjectsJS();
-    const lists = new Map(counted.map((k) => [k, [] as { key: unknown; value: unknown }[]]));
-    // Mean length and spaced values of strings, as avg(length(x)) and a filtered count would give.
-    const lengths = new Map([...measured].map((k) => [k, { chars: 0, present: 0, spaced: 0 }]));
-    for (const r of rows)
-      for (const k of counted)
-        if (Number(r[`g${k}`]) === 0) {
-          if (r[`v${k}`] !== null && r[`v${k}`] !== undefined) {
-            lists.get(k)!.push({ key: r[`v${k}`], value: r.n });
-            const m = lengths.get(k);
-            if (m) {
-              m.chars += Number(r[`l${k}`]) * Number(r.n);
-              m.present += Number(r.n);
-              if (r[`s${k}`] === true) m.spaced += Number(r.n);
-            }
-          }
-          break;
-        }
+  // aggregate, several times faster than a histogram() aggregate per column). Those the footer
+  // named ran beside the full pass; those found by their estimate run now.
+  const later = columns.map((_, k) => k).filter((k) => exact[k] && !known.includes(k));
+  const counts = [
+    ...(await knownCounts),
+    ...(later.length > 0 ? [await valueCounts(c, from, q, later, new Set())] : []),
+  ];
+  for (const { lists, lengths } of counts) {
     for (const [k, list] of lists) secondRow[`v${k}`] = list;
     for (const [k, m] of lengths) {
       first[`len${k}`] = m.present > 0 ? m.chars / m.present : null;
@@ -281,6 +281,44 @@ export async function profileParquet(
     },
     schema: { columns: schemaColumns, rowCount: n },
   };
+}
+
+interface ValueCounts {
+  readonly lists: Map<number, { key: unknown; value: unknown }[]>;
+  /** Mean length and spaced values of strings, as avg(length(x)) and a filtered count would give. */
+  readonly lengths: Map<number, { chars: number; present: number; spaced: number }>;
+}
+
+/** Exact value counts of columns `ks` in one GROUPING SETS query; lengths and spaces of `measured`. */
+async function valueCounts(
+  c: DuckDBConnection,
+  from: string,
+  q: readonly string[],
+  ks: readonly number[],
+  measured: ReadonlySet<number>,
+): Promise<ValueCounts> {
+  const rows = (
+    await c.runAndReadAll(
+      `SELECT ${ks.map((k) => `${q[k]!} AS v${k}, GROUPING(${q[k]!}) AS g${k}${measured.has(k) ? `, length(${q[k]!}) AS l${k}, contains(${q[k]!}, ' ') AS s${k}` : ''}`).join(', ')}, count(*) AS n FROM ${from} GROUP BY GROUPING SETS (${ks.map((k) => `(${q[k]!})`).join(', ')})`,
+    )
+  ).getRowObjectsJS();
+  const lists = new Map(ks.map((k) => [k, [] as { key: unknown; value: unknown }[]]));
+  const lengths = new Map([...measured].map((k) => [k, { chars: 0, present: 0, spaced: 0 }]));
+  for (const r of rows)
+    for (const k of ks)
+      if (Number(r[`g${k}`]) === 0) {
+        if (r[`v${k}`] !== null && r[`v${k}`] !== undefined) {
+          lists.get(k)!.push({ key: r[`v${k}`], value: r.n });
+          const m = lengths.get(k);
+          if (m) {
+            m.chars += Number(r[`l${k}`]) * Number(r.n);
+            m.present += Number(r.n);
+            if (r[`s${k}`] === true) m.spaced += Number(r.n);
+          }
+        }
+        break;
+      }
+  return { lists, lengths };
 }
 
 /**
