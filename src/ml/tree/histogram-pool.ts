@@ -54,8 +54,10 @@ export const CTRL = {
   packed: 14,
   /** buildChunks: the first row position not yet claimed (Atomics.add by both threads). */
   next: 15,
+  /** buildColumns: threads done gathering their half of the rows (the build starts at 2). */
+  gathered2: 16,
 } as const;
-const CTRL_WORDS = 16;
+const CTRL_WORDS = 32;
 
 export const OP = { exit: 0, build: 1, subtract: 2, buildRows: 3, buildChunks: 4, buildColumns: 5 } as const;
 
@@ -65,6 +67,19 @@ export const OP = { exit: 0, build: 1, subtract: 2, buildRows: 3, buildChunks: 4
  * the lines are reused); sparser nodes gather whole rows (one line each).
  */
 const COLUMN_DENSITY = 32;
+
+/**
+ * Spins until ctrl[at] reaches `count` (the other thread's part of a two-step build); a helper that
+ * stops answering for a minute is an error.
+ */
+export function awaitCount(ctrl: Int32Array, at: number, count: number): void {
+  let started = 0;
+  for (let spin = 0; Atomics.load(ctrl, at) < count; spin++) {
+    if ((spin & 0xfffff) !== 0xfffff) continue;
+    started ||= Date.now();
+    if (Date.now() - started > 60_000) throw new Error('the histogram helper thread stopped answering');
+  }
+}
 
 /** Rows per claim of a chunked build. */
 export const CHUNK_ROWS = 4096;
@@ -408,17 +423,23 @@ export class HistogramPool {
     const nf = this.featureCount;
     const hist = this.slots[k]!;
     const slots = this.packing!.slots;
-    gatherPacked(this.order, this.ghRow, this.gh, slots, begin, end);
     let claim: () => number;
     if (threaded) {
+      // Each thread gathers half of the rows' values; both wait for the other before summing.
       const c = this.control!;
+      const mid = (begin + end) >>> 1;
       Atomics.store(c, CTRL.next, 0);
-      this.start(OP.buildColumns, k, -1, begin, end, 0, nf);
+      Atomics.store(c, CTRL.gathered2, 0);
+      this.start(OP.buildColumns, k, mid, begin, end, 0, nf);
+      gatherPacked(this.order, this.ghRow, this.gh, slots, begin, mid);
+      Atomics.add(c, CTRL.gathered2, 1);
+      awaitCount(c, CTRL.gathered2, 2);
       claim = () => {
         const t = Atomics.add(c, CTRL.next, 1);
         return t < nf ? t : -1;
       };
     } else {
+      gatherPacked(this.order, this.ghRow, this.gh, slots, begin, end);
       let next = 0;
       claim = () => (next < nf ? next++ : -1);
     }

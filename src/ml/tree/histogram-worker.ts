@@ -11,10 +11,11 @@ import {
   buildRowMajor,
   clearPacked,
   combinePacked,
+  gatherPacked,
   gatherRows,
   subtractHistograms,
 } from './histogram.js';
-import { CHUNK_ROWS, CTRL, OP, SPINS } from './histogram-pool.js';
+import { awaitCount, CHUNK_ROWS, CTRL, OP, SPINS } from './histogram-pool.js';
 import type { HistogramWorkerData, SlotMessage } from './histogram-pool.js';
 
 const data = workerData as HistogramWorkerData;
@@ -154,7 +155,11 @@ for (;;) {
       );
     }
   } else if (op === OP.buildColumns) {
-    // Features claimed from the shared counter, rows already gathered (see HistogramPool.buildColumns).
+    // The second half of the rows gathered here, then features claimed from the shared counter
+    // once both halves are in (see HistogramPool.buildColumns).
+    gatherPacked(rowOrder, ghRow, gh, ctrl[CTRL.packed] as 1 | 2, ctrl[CTRL.other]!, ctrl[CTRL.end]!);
+    Atomics.add(ctrl, CTRL.gathered2, 1);
+    awaitCount(ctrl, CTRL.gathered2, 2);
     buildPackedColumns(
       slot(ctrl[CTRL.slot]!),
       columns,
