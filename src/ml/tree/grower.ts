@@ -1287,15 +1287,8 @@ export class TreeGrower {
     let wr = 0;
     if (!this.pool) for (let k = begin; k < end; k++) side[k] = goLeft[bins[base + order[k]!]!]!;
     if (this.pool) {
-      // Branch-free: the side is data, so a mispredicted branch per row would cost more than two stores.
-      for (let k = begin; k < end; k++) {
-        const i = order[k]!;
-        const left = goLeft[bins[base + i]!]!;
-        order[wl] = i;
-        tmp[wr] = i;
-        wl += left;
-        wr += 1 - left;
-      }
+      // Rows only (the pool reads gradients by row), on two threads for large nodes.
+      wl = begin + this.pool.partition(f, goLeft, begin, end);
     } else if (K === 1) {
       for (let k = begin; k < end; k++) {
         if (side[k] === 1) {
@@ -1321,10 +1314,10 @@ export class TreeGrower {
         }
       }
     }
-    // Copy the right side back; a loop for small nodes avoids a subarray object per split.
-    if (wr < 64) for (let r = 0; r < wr; r++) order[wl + r] = tmp[r]!;
-    else order.set(tmp.subarray(0, wr), wl);
     if (!this.pool) {
+      // Copy the right side back; a loop for small nodes avoids a subarray object per split.
+      if (wr < 64) for (let r = 0; r < wr; r++) order[wl + r] = tmp[r]!;
+      else order.set(tmp.subarray(0, wr), wl);
       if (wr < 64) {
         for (let r = 0; r < wr * K; r++) og[wl * K + r] = tmpG[r]!;
         for (let r = 0; r < wr; r++) oh[wl + r] = tmpH[r]!;

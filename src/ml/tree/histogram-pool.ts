@@ -26,6 +26,7 @@ import {
   gatherRows,
   packGradients,
   packHessians,
+  partitionRows,
   STRIDE,
   subtractHistograms,
 } from './histogram.js';
@@ -56,10 +57,23 @@ export const CTRL = {
   next: 15,
   /** buildColumns: threads done gathering their half of the rows (the build starts at 2). */
   gathered2: 16,
+  /** partition: the helper's count of left rows. */
+  result: 17,
 } as const;
 const CTRL_WORDS = 32;
 
-export const OP = { exit: 0, build: 1, subtract: 2, buildRows: 3, buildChunks: 4, buildColumns: 5 } as const;
+export const OP = {
+  exit: 0,
+  build: 1,
+  subtract: 2,
+  buildRows: 3,
+  buildChunks: 4,
+  buildColumns: 5,
+  partition: 6,
+} as const;
+
+/** Rows from which a split's partition is shared by the two threads. */
+const PARALLEL_PARTITION = 4096;
 
 /**
  * Packed builds of nodes with less than a quarter but at least 1/COLUMN_DENSITY of the rows read
@@ -105,6 +119,9 @@ export interface HistogramWorkerData {
   readonly partial: SharedArrayBuffer;
   /** Column-major bins (N bytes per feature), for the packed builds of small nodes. */
   readonly columns: SharedArrayBuffer;
+  /** partition: the side of each bin (256 bytes), and the helper's right rows. */
+  readonly goLeft: SharedArrayBuffer;
+  readonly right: SharedArrayBuffer;
   readonly N: number;
   readonly F: number;
   readonly port: MessagePort;
@@ -159,6 +176,10 @@ export class HistogramPool {
   /** Column-major bins (rows bytes per feature), and the rows. */
   private readonly columns: Uint8Array;
   private readonly N: number;
+  /** Partitions: the side of each bin, and the right rows of this thread and of the helper. */
+  private readonly goLeft: Uint8Array;
+  private readonly rightMain: Uint32Array;
+  private readonly rightHelper: Uint32Array;
 
   constructor(
     rowBins: Uint8Array,
@@ -176,6 +197,9 @@ export class HistogramPool {
       this.columns = copy;
     } else this.columns = columnBins;
     this.N = rows;
+    this.goLeft = shared ? new Uint8Array(new SharedArrayBuffer(256)) : new Uint8Array(256);
+    this.rightMain = new Uint32Array(rows);
+    this.rightHelper = shared ? new Uint32Array(new SharedArrayBuffer(4 * rows)) : new Uint32Array(0);
     const stride = (F + 15) & ~15;
     this.stride = stride;
     const source = shared
@@ -214,6 +238,8 @@ export class HistogramPool {
       features: this.features.buffer as SharedArrayBuffer,
       partial: this.partial!.buffer as SharedArrayBuffer,
       columns: this.columns.buffer as SharedArrayBuffer,
+      goLeft: this.goLeft.buffer as SharedArrayBuffer,
+      right: this.rightHelper.buffer as SharedArrayBuffer,
       N: rows,
       F: stride,
       port: port2,
@@ -457,6 +483,35 @@ export class HistogramPool {
       claim,
     );
     if (threaded) this.finish();
+  }
+
+  /**
+   * Partitions rows order[begin..end) stably by goLeft[bin of feature f] (left rows first) and
+   * returns the number of left rows. A large range is cut in two halves partitioned at once, the
+   * helper's moved into place after: [left of 1 | left of 2 | right of 1 | right of 2].
+   */
+  partition(f: number, goLeft: Uint8Array, begin: number, end: number): number {
+    const order = this.order;
+    const base = f * this.N;
+    if (!this.control || end - begin < PARALLEL_PARTITION) {
+      const left = partitionRows(order, this.columns, base, goLeft, begin, end, this.rightMain);
+      const right = end - begin - left;
+      if (right < 64) for (let r = 0; r < right; r++) order[begin + left + r] = this.rightMain[r]!;
+      else order.set(this.rightMain.subarray(0, right), begin + left);
+      return left;
+    }
+    this.goLeft.set(goLeft);
+    const mid = (begin + end) >>> 1;
+    this.start(OP.partition, f, -1, mid, end, 0, 0);
+    const l1 = partitionRows(order, this.columns, base, this.goLeft, begin, mid, this.rightMain);
+    this.finish();
+    const l2 = this.control[CTRL.result]!;
+    const r1 = mid - begin - l1;
+    const r2 = end - mid - l2;
+    order.copyWithin(begin + l1, mid, mid + l2);
+    order.set(this.rightMain.subarray(0, r1), begin + l1 + l2);
+    order.set(this.rightHelper.subarray(0, r2), begin + l1 + l2 + r1);
+    return l1 + l2;
   }
 
   /** slot parent −= slot child. */

@@ -13,6 +13,7 @@ import {
   combinePacked,
   gatherPacked,
   gatherRows,
+  partitionRows,
   subtractHistograms,
 } from './histogram.js';
 import { awaitCount, CHUNK_ROWS, CTRL, OP, SPINS } from './histogram-pool.js';
@@ -32,6 +33,8 @@ const ghRow = new Float64Array(data.ghRow);
 const work32 = new Uint32Array(data.rowBins);
 const sourceBytes = new Uint8Array(data.source);
 const columns = new Uint8Array(data.columns);
+const goLeft = new Uint8Array(data.goLeft);
+const right = new Uint32Array(data.right);
 const port: MessagePort = data.port;
 const slots: Float64Array[] = [];
 
@@ -175,6 +178,17 @@ for (;;) {
         const t = Atomics.add(ctrl, CTRL.next, 1);
         return t < tTo ? t : -1;
       },
+    );
+  } else if (op === OP.partition) {
+    // The second half of a split's rows (see HistogramPool.partition); lefts in place, rights aside.
+    ctrl[CTRL.result] = partitionRows(
+      rowOrder,
+      columns,
+      ctrl[CTRL.slot]! * data.N,
+      goLeft,
+      ctrl[CTRL.begin]!,
+      ctrl[CTRL.end]!,
+      right,
     );
   } else if (op === OP.subtract) {
     const slots = ctrl[CTRL.packed] as 0 | 1 | 2;

@@ -501,3 +501,31 @@ export function gatherPacked(
     }
   else for (let k = begin; k < end; k++) gh[2 * k] = ghRow[2 * order[k]!]!;
 }
+
+/**
+ * Stable partition of rows order[begin..end) by goLeft[bin of the row] (bins of one feature at
+ * bins[base + row]): the left rows are compacted in place from `begin`, the right ones written to
+ * right[0..). Returns the number of left rows. Branch-free: the side is data, so a mispredicted
+ * branch per row would cost more than two stores.
+ */
+export function partitionRows(
+  order: Uint32Array,
+  bins: Uint8Array,
+  base: number,
+  goLeft: Uint8Array,
+  begin: number,
+  end: number,
+  right: Uint32Array,
+): number {
+  let wl = begin;
+  let wr = 0;
+  for (let k = begin; k < end; k++) {
+    const i = order[k]!;
+    const left = goLeft[bins[base + i]!]!;
+    order[wl] = i;
+    right[wr] = i;
+    wl += left;
+    wr += 1 - left;
+  }
+  return wl - begin;
+}
