@@ -10,10 +10,15 @@ import { LineBuffer, numberFromText, RowEncoder } from './rows.js';
 type Conn = mysql.Connection;
 
 function connectionFor(spec: ConnectionSpec, timeoutMs: number): Conn {
+  return mysql.createConnection(mysqlOptions(spec, timeoutMs));
+}
+
+/** The driver's options for a connection spec (exported for tests). */
+export function mysqlOptions(spec: ConnectionSpec, timeoutMs: number): mysql.ConnectionOptions {
   const host = spec.host ?? '127.0.0.1';
   const port = spec.port ?? 3306;
   const addresses = spec.addresses;
-  return mysql.createConnection({
+  return {
     host,
     port,
     // The checked addresses, whatever DNS answers now; `host` stays the name for TLS.
@@ -34,6 +39,9 @@ function connectionFor(spec: ConnectionSpec, timeoutMs: number): Conn {
       : {
           ssl: {
             rejectUnauthorized: spec.ssl.mode === 'verify',
+            // mysql2 checks the certificate's host name only when asked (`host` is the name,
+            // whatever address the socket was pinned to).
+            verifyIdentity: spec.ssl.mode === 'verify',
             ...(spec.ssl.ca ? { ca: spec.ssl.ca } : {}),
           },
         }),
@@ -59,7 +67,7 @@ function connectionFor(spec: ConnectionSpec, timeoutMs: number): Conn {
       }
       return next();
     },
-  });
+  };
 }
 
 /** The mysql_clear_password plugin, refused: the password is never sent as plain text. */

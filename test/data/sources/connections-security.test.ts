@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { ConnectionSpec } from '../../../src/data/sources/driver.js';
-import { mysqlDriver } from '../../../src/data/sources/mysql.js';
+import { mysqlDriver, mysqlOptions } from '../../../src/data/sources/mysql.js';
 import { postgresDriver } from '../../../src/data/sources/postgres.js';
 import { checkReadOnlyQuery, type SqlDialect } from '../../../src/data/sources/sql.js';
 import { pgSkipReason, withTestDatabase, type TestDatabase } from '../../support/pg.js';
@@ -417,3 +417,31 @@ describe(
     });
   },
 );
+
+test('MySQL TLS: ssl mode verify checks the chain and the host name; require encrypts without checking', () => {
+  const spec = (mode: 'verify' | 'require' | 'disable'): ConnectionSpec => ({
+    kind: 'mysql',
+    host: 'db.example.internal',
+    port: 3306,
+    database: 'd',
+    user: 'u',
+    password: 'p',
+    ssl: { mode },
+    path: null,
+  });
+  const verify = mysqlOptions(spec('verify'), 5_000).ssl as {
+    rejectUnauthorized: boolean;
+    verifyIdentity: boolean;
+  };
+  assert.equal(verify.rejectUnauthorized, true);
+  assert.equal(verify.verifyIdentity, true, 'mysql2 checks the host name only with verifyIdentity');
+  const require = mysqlOptions(spec('require'), 5_000).ssl as {
+    rejectUnauthorized: boolean;
+    verifyIdentity: boolean;
+  };
+  assert.equal(require.rejectUnauthorized, false);
+  assert.equal(require.verifyIdentity, false);
+  assert.equal(mysqlOptions(spec('disable'), 5_000).ssl, undefined);
+  // The name, not a pinned address, is what TLS checks.
+  assert.equal(mysqlOptions(spec('verify'), 5_000).host, 'db.example.internal');
+});
