@@ -672,7 +672,7 @@ export class TreeGrower {
    * thousands of histogram slots per node by a handful of rows.
    */
   private scanTiny(f: number, begin: number, end: number, H: number, n: number): boolean {
-    const { order, og, oh, tinyBin: keys, tinyG: tg, tinyH: th, best, rowBins, F } = this;
+    const { order, og, oh, tinyBin: keys, tinyG: tg, tinyH: th, rowBins, F } = this;
     const bins = rowBins ?? this.binned.bins;
     // Row-major: byte f of each row (its line is shared by all features); column-major: column f.
     const stride = rowBins ? F : 1;
@@ -705,8 +705,6 @@ export class TreeGrower {
       Hm += th[values]!;
     }
     const nm = m - values;
-    const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
-    const G = this.totalG[0]!;
     let gl = 0;
     let hl = 0;
     let nl = 0;
@@ -717,31 +715,7 @@ export class TreeGrower {
       if (k + 1 < values && tb[k + 1] === tb[k]) continue;
       const valuesRight = k + 1 < values;
       if (!valuesRight && nm === 0) break;
-      if (
-        nl >= minSamplesLeaf &&
-        n - nl >= minSamplesLeaf &&
-        hl >= minHessianLeaf &&
-        H - hl >= minHessianLeaf
-      ) {
-        const gr = G - gl;
-        const score = (gl * gl) / (hl + l2) + (gr * gr) / (H - hl + l2);
-        if (score > best.gain)
-          this.takeTiny(score, f, valuesRight ? tb[k]! : 254, nm === 0 && nl >= n - nl, gl, hl, nl);
-      }
-      if (nm === 0 || !valuesRight) continue;
-      const nl2 = nl + nm;
-      const hl2 = hl + Hm;
-      if (
-        nl2 >= minSamplesLeaf &&
-        n - nl2 >= minSamplesLeaf &&
-        hl2 >= minHessianLeaf &&
-        H - hl2 >= minHessianLeaf
-      ) {
-        const gl2 = gl + Gm;
-        const gr = G - gl2;
-        const score = (gl2 * gl2) / (hl2 + l2) + (gr * gr) / (H - hl2 + l2);
-        if (score > best.gain) this.takeTiny(score, f, tb[k]!, true, gl2, hl2, nl2);
-      }
+      this.tryCuts(f, tb[k]!, valuesRight, H, n, gl, hl, nl, nm, Gm, Hm);
     }
     return false;
   }
@@ -936,10 +910,7 @@ export class TreeGrower {
     H: number,
     n: number,
   ): void {
-    const best = this.best;
-    const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
     const hSlot = this.hSlot;
-    const G = this.totalG[0]!;
     const mo = offset + MISSING_BIN * 3;
     const Gm = hist[mo]!;
     const Hm = hist[mo + hSlot]!;
@@ -957,39 +928,15 @@ export class TreeGrower {
       nL += cnt;
       const valuesRight = b < last;
       if (!valuesRight && nm === 0) break;
-      if (
-        nL >= minSamplesLeaf &&
-        n - nL >= minSamplesLeaf &&
-        HL >= minHessianLeaf &&
-        H - HL >= minHessianLeaf
-      ) {
-        const GR = G - GL;
-        const score = (GL * GL) / (HL + l2) + (GR * GR) / (H - HL + l2);
-        if (score > best.gain)
-          this.takeTiny(score, f, valuesRight ? b : 254, nm === 0 && nL >= n - nL, GL, HL, nL);
-      }
-      if (nm === 0 || !valuesRight) continue;
-      const nl = nL + nm;
-      const hl = HL + Hm;
-      if (
-        nl >= minSamplesLeaf &&
-        n - nl >= minSamplesLeaf &&
-        hl >= minHessianLeaf &&
-        H - hl >= minHessianLeaf
-      ) {
-        const gl = GL + Gm;
-        const gr = G - gl;
-        const score = (gl * gl) / (hl + l2) + (gr * gr) / (H - hl + l2);
-        if (score > best.gain) this.takeTiny(score, f, b, true, gl, hl, nl);
-      }
+      this.tryCuts(f, b, valuesRight, H, n, GL, HL, nL, nm, Gm, Hm);
     }
   }
 
   /**
    * Split search of feature f in a packed histogram (see `packGradients`): each bin's count and
-   * gradient sum are decoded from its one double. Numeric features are scanned as in
-   * `scanNumeric1` (the hessian sum is the count); a categorical feature's histogram is unpacked
-   * into `scratch` for the general search.
+   * gradient sum are decoded from its first double, its hessian sum from the second (two slots)
+   * or is its count (one slot). Numeric features are scanned as in `scanNumeric1`; a categorical
+   * feature's histogram is unpacked into `scratch` for the general search.
    */
   private scanPackedFeature(
     hist: Float64Array,
@@ -998,154 +945,100 @@ export class TreeGrower {
     H: number,
     n: number,
   ): void {
-    if (packing.slots === 2) {
-      this.scanPacked2(hist, f, packing, H, n);
-      return;
-    }
-    const { unit, invUnit, step } = packing;
-    const offset = f * PACKED_SPAN;
+    const { unit, invUnit, step, hessianStep, slots } = packing;
+    const offset = f * PACKED_SPAN * slots;
     const len = this.mapper.nBins[f]!;
     if (this.mapper.categorical[f]) {
       const scratch = this.scratch;
       for (let b = 0; b < BIN_SLOTS; b++) {
         if (b === len) b = MISSING_BIN;
-        const v = hist[offset + b]!;
+        const o = offset + b * slots;
+        const v = hist[o]!;
         if (v === 0) continue;
         const count = v * invUnit + ROUND - ROUND;
         scratch[b * 3] = (v - count * unit) * step;
-        scratch[b * 3 + 1] = count;
+        scratch[b * 3 + 1] = slots === 2 ? hist[o + 1]! * hessianStep : count;
         scratch[b * 3 + 2] = count;
       }
+      // (hSlot is 1 with hessians, 2 without: both read a hessian sum written above.)
       this.scanFeature(scratch, 0, f, null, 0, H, n);
       scratch.fill(0, 0, BIN_SLOTS * 3);
       return;
     }
-    const best = this.best;
-    const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
-    const G = this.totalG[0]!;
-    const vm = hist[offset + MISSING_BIN]!;
-    const nm = vm * invUnit + ROUND - ROUND;
-    const Gm = (vm - nm * unit) * step;
+    // A bin's count and gradient sum from its first double, its hessian sum from the second.
+    const mo = offset + MISSING_BIN * slots;
+    const nm = hist[mo]! * invUnit + ROUND - ROUND;
+    const Gm = (hist[mo]! - nm * unit) * step;
+    const Hm = slots === 2 ? hist[mo + 1]! * hessianStep : nm;
     // An empty bin sums to exactly 0; a bin with rows to more than unit / 2.
     let last = len - 1;
-    while (last >= 0 && hist[offset + last] === 0) last--;
+    while (last >= 0 && hist[offset + last * slots] === 0) last--;
     let first = 0;
-    while (first <= last && hist[offset + first] === 0) first++;
+    while (first <= last && hist[offset + first * slots] === 0) first++;
     // One bin of values and no missing ones, or none at all: nothing to split.
-    if (first >= last && nm === 0) return;
-    let GL = 0;
-    let nL = 0;
-    for (let b = first; b <= last; b++) {
-      const v = hist[offset + b]!;
-      if (v === 0) continue;
-      const count = v * invUnit + ROUND - ROUND;
-      GL += (v - count * unit) * step;
-      nL += count;
-      const valuesRight = b < last;
-      if (!valuesRight && nm === 0) break;
-      if (
-        nL >= minSamplesLeaf &&
-        n - nL >= minSamplesLeaf &&
-        nL >= minHessianLeaf &&
-        H - nL >= minHessianLeaf
-      ) {
-        const GR = G - GL;
-        const score = (GL * GL) / (nL + l2) + (GR * GR) / (H - nL + l2);
-        if (score > best.gain)
-          this.takeTiny(score, f, valuesRight ? b : 254, nm === 0 && nL >= n - nL, GL, nL, nL);
-      }
-      if (nm === 0 || !valuesRight) continue;
-      const nl = nL + nm;
-      if (
-        nl >= minSamplesLeaf &&
-        n - nl >= minSamplesLeaf &&
-        nl >= minHessianLeaf &&
-        H - nl >= minHessianLeaf
-      ) {
-        const gl = GL + Gm;
-        const gr = G - gl;
-        const score = (gl * gl) / (nl + l2) + (gr * gr) / (H - nl + l2);
-        if (score > best.gain) this.takeTiny(score, f, b, true, gl, nl, nl);
-      }
-    }
-  }
-
-  /**
-   * `scanPackedFeature` for packed histograms with hessians (two doubles per bin: count and
-   * gradient packed, then the hessian sum in fixed point).
-   */
-  private scanPacked2(hist: Float64Array, f: number, packing: GradientPacking, H: number, n: number): void {
-    const { unit, invUnit, step, hessianStep } = packing;
-    const offset = f * PACKED_SPAN * 2;
-    const len = this.mapper.nBins[f]!;
-    if (this.mapper.categorical[f]) {
-      const scratch = this.scratch;
-      for (let b = 0; b < BIN_SLOTS; b++) {
-        if (b === len) b = MISSING_BIN;
-        const v = hist[offset + 2 * b]!;
-        if (v === 0) continue;
-        const count = v * invUnit + ROUND - ROUND;
-        scratch[b * 3] = (v - count * unit) * step;
-        scratch[b * 3 + 1] = hist[offset + 2 * b + 1]! * hessianStep;
-        scratch[b * 3 + 2] = count;
-      }
-      const hSlot = this.hSlot;
-      this.hSlot = 1;
-      this.scanFeature(scratch, 0, f, null, 0, H, n);
-      this.hSlot = hSlot;
-      scratch.fill(0, 0, BIN_SLOTS * 3);
-      return;
-    }
-    const best = this.best;
-    const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
-    const G = this.totalG[0]!;
-    const mo = offset + 2 * MISSING_BIN;
-    const vm = hist[mo]!;
-    const nm = vm * invUnit + ROUND - ROUND;
-    const Gm = (vm - nm * unit) * step;
-    const Hm = hist[mo + 1]! * hessianStep;
-    let last = len - 1;
-    while (last >= 0 && hist[offset + 2 * last] === 0) last--;
-    let first = 0;
-    while (first <= last && hist[offset + 2 * first] === 0) first++;
     if (first >= last && nm === 0) return;
     let GL = 0;
     let HL = 0;
     let nL = 0;
-    for (let b = first, o = offset + 2 * first; b <= last; b++, o += 2) {
+    for (let b = first, o = offset + first * slots; b <= last; b++, o += slots) {
       const v = hist[o]!;
       if (v === 0) continue;
       const count = v * invUnit + ROUND - ROUND;
       GL += (v - count * unit) * step;
-      HL += hist[o + 1]! * hessianStep;
+      HL += slots === 2 ? hist[o + 1]! * hessianStep : count;
       nL += count;
       const valuesRight = b < last;
       if (!valuesRight && nm === 0) break;
-      if (
-        nL >= minSamplesLeaf &&
-        n - nL >= minSamplesLeaf &&
-        HL >= minHessianLeaf &&
-        H - HL >= minHessianLeaf
-      ) {
-        const GR = G - GL;
-        const score = (GL * GL) / (HL + l2) + (GR * GR) / (H - HL + l2);
-        if (score > best.gain)
-          this.takeTiny(score, f, valuesRight ? b : 254, nm === 0 && nL >= n - nL, GL, HL, nL);
-      }
-      if (nm === 0 || !valuesRight) continue;
-      const nl = nL + nm;
-      const hl = HL + Hm;
-      if (
-        nl >= minSamplesLeaf &&
-        n - nl >= minSamplesLeaf &&
-        hl >= minHessianLeaf &&
-        H - hl >= minHessianLeaf
-      ) {
-        const gl = GL + Gm;
-        const gr = G - gl;
-        const score = (gl * gl) / (hl + l2) + (gr * gr) / (H - hl + l2);
-        if (score > best.gain) this.takeTiny(score, f, b, true, gl, hl, nl);
-      }
+      this.tryCuts(f, b, valuesRight, H, n, GL, HL, nL, nm, Gm, Hm);
+    }
+  }
+
+  /**
+   * The candidate splits after bin b of feature f, whose bins up to b sum to GL, HL, nL: missing
+   * rows (nm, Gm, Hm) right, and when there are some and values remain right, missing rows left.
+   * Records the better ones in `best`; every numeric scan ends each bin here.
+   */
+  private tryCuts(
+    f: number,
+    b: number,
+    valuesRight: boolean,
+    H: number,
+    n: number,
+    GL: number,
+    HL: number,
+    nL: number,
+    nm: number,
+    Gm: number,
+    Hm: number,
+  ): void {
+    const { minSamplesLeaf, minHessianLeaf, l2 } = this.options;
+    const G = this.totalG[0]!;
+    const best = this.best;
+    if (
+      nL >= minSamplesLeaf &&
+      n - nL >= minSamplesLeaf &&
+      HL >= minHessianLeaf &&
+      H - HL >= minHessianLeaf
+    ) {
+      const GR = G - GL;
+      const score = (GL * GL) / (HL + l2) + (GR * GR) / (H - HL + l2);
+      // Without missing rows here, unseen missing values follow the larger side.
+      if (score > best.gain)
+        this.takeTiny(score, f, valuesRight ? b : 254, nm === 0 && nL >= n - nL, GL, HL, nL);
+    }
+    if (nm === 0 || !valuesRight) return;
+    const nl = nL + nm;
+    const hl = HL + Hm;
+    if (
+      nl >= minSamplesLeaf &&
+      n - nl >= minSamplesLeaf &&
+      hl >= minHessianLeaf &&
+      H - hl >= minHessianLeaf
+    ) {
+      const gl = GL + Gm;
+      const gr = G - gl;
+      const score = (gl * gl) / (hl + l2) + (gr * gr) / (H - hl + l2);
+      if (score > best.gain) this.takeTiny(score, f, b, true, gl, hl, nl);
     }
   }
 
