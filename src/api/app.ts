@@ -37,6 +37,7 @@ import type { ArtifactStore } from '../store/artifacts.js';
 import type { MetadataStore } from '../store/metadata.js';
 import type { TrainingService } from '../training/service.js';
 import { registerAccountRoutes } from './routes/accounts.js';
+import { registerArtifactRoutes } from './routes/artifacts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerConnectionRoutes } from './routes/connections.js';
 import { registerDatasetRoutes } from './routes/datasets.js';
@@ -199,6 +200,7 @@ export async function buildApp(services: Services): Promise<App> {
   registerAccountRoutes(app, services);
   registerSharingRoutes(app, services);
   registerAuditRoutes(app, services);
+  registerArtifactRoutes(app, services);
   registerKeyRoutes(app, services);
   registerDatasetRoutes(app, services);
   registerConnectionRoutes(app, services);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from './errors.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerArtifactCommands } from './commands/artifacts.js';
 import { registerConnectionCommands } from './commands/connections.js';
 import { registerDatasetCommands } from './commands/datasets.js';
 import { registerDecisionCommands } from './commands/decisions.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerDecisionCommands(program);
   registerKeyCommands(program);
   registerAdminCommands(program);
+  registerArtifactCommands(program);
   return program;
 }
 

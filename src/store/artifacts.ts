@@ -6,6 +6,14 @@ export interface ArtifactRef {
   readonly size: number;
 }
 
+/** A stored blob as listed: its hash, size and when its file was last written. */
+export interface ArtifactEntry {
+  readonly hash: string;
+  readonly bytes: number;
+  /** Set by every commit of this content (and by `has` answering true): what a sweep's grace period counts from. */
+  readonly modifiedAt: Date;
+}
+
 /** A blob being written: chunks go to a temporary place and become visible only on commit. */
 export interface ArtifactWriter {
   write(chunk: Uint8Array): Promise<void>;
@@ -26,17 +34,40 @@ export interface ArtifactStore {
   put(bytes: Uint8Array): Promise<ArtifactRef>;
   get(hash: string): Promise<Buffer>;
   createReadStream(hash: string): Readable;
+  /**
+   * Whether the blob exists. True also marks it as in use (the local store refreshes its time):
+   * callers ask in order to reference content without writing it again, and a sweep running
+   * meanwhile must not take it.
+   */
   has(hash: string): Promise<boolean>;
   /**
    * A path on this machine where the blob can be read (for worker threads and native readers).
    * The local store answers its own file; remote stores download to a cache first.
    */
   localPath(hash: string): Promise<string>;
+  /**
+   * Every stored blob, in no particular order. Only committed blobs: never the temporary files of
+   * writers still writing.
+   */
+  list(): AsyncIterable<ArtifactEntry>;
+  /**
+   * Removes a blob; idempotent (false when there was none). With `unlessModifiedSince`, a blob
+   * written (or asked for with `has`) at or after that time is kept and false returned. The time
+   * is judged on the file taken, not before taking it, so a commit of the same content racing the
+   * delete always wins (the blob may read as absent for that instant). Throws unless `hash` is a
+   * SHA-256 hex digest.
+   */
+  delete(hash: string, options?: { readonly unlessModifiedSince?: Date }): Promise<boolean>;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** Is `hash` exactly 64 lowercase hex digits? */
+export function isHash(hash: string): boolean {
+  return SHA256_HEX.test(hash);
+}
+
 /** Throws unless `hash` is exactly 64 lowercase hex digits: the only strings that ever become storage keys. */
 export function assertHash(hash: string): void {
-  if (!SHA256_HEX.test(hash)) throw new Error('not a SHA-256 hex digest');
+  if (!isHash(hash)) throw new Error('not a SHA-256 hex digest');
 }

@@ -1,14 +1,34 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, constants } from 'node:fs';
-import { access, mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import {
+  access,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  unlink,
+  utimes,
+  type FileHandle,
+} from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { assertHash, type ArtifactRef, type ArtifactStore, type ArtifactWriter } from '../artifacts.js';
+import {
+  assertHash,
+  isHash,
+  type ArtifactEntry,
+  type ArtifactRef,
+  type ArtifactStore,
+  type ArtifactWriter,
+} from '../artifacts.js';
 
 /**
  * Artifacts as files under one root: `<root>/sha256/<ab>/<abcdef...>`. Writes go to `<root>/tmp`
  * first and are fsynced, renamed into place and the folder fsynced, so a crash leaves either the
- * whole file or nothing visible.
+ * whole file or nothing visible. A blob's modification time is the time of its last commit (or of
+ * `has` answering true): sweeps keep blobs younger than their grace period.
  */
 export class FsArtifactStore implements ArtifactStore {
   private readonly root: string;
@@ -54,8 +74,18 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   async has(hash: string): Promise<boolean> {
+    const path = this.pathOf(hash);
+    // Touch first, answer after: once true is returned, a concurrent sweep sees a fresh blob and keeps it.
+    const now = new Date();
     try {
-      await access(this.pathOf(hash), constants.R_OK);
+      await utimes(path, now, now);
+      return true;
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return false;
+    }
+    // A store we may read but not write (a read-only copy): there is no sweep to race with.
+    try {
+      await access(path, constants.R_OK);
       return true;
     } catch {
       return false;
@@ -66,6 +96,76 @@ export class FsArtifactStore implements ArtifactStore {
     const path = this.pathOf(hash);
     await access(path, constants.R_OK);
     return path;
+  }
+
+  /** Walks `sha256/<ab>/` only: `tmp/` (writers in flight) and anything not named by a hash is never listed. */
+  async *list(): AsyncIterable<ArtifactEntry> {
+    const base = join(this.root, 'sha256');
+    for (const shard of (await readdirIfAny(base)).sort()) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      const dir = join(base, shard);
+      for (const name of await readdirIfAny(dir)) {
+        if (!isHash(name) || !name.startsWith(shard)) continue;
+        let stats;
+        try {
+          stats = await lstat(join(dir, name));
+        } catch (error) {
+          if (errorCode(error) === 'ENOENT') continue; // deleted meanwhile
+          throw error;
+        }
+        if (stats.isFile()) yield { hash: name, bytes: stats.size, modifiedAt: stats.mtime };
+      }
+    }
+  }
+
+  async delete(hash: string, options: { readonly unlessModifiedSince?: Date } = {}): Promise<boolean> {
+    const path = this.pathOf(hash);
+    const dir = dirname(path);
+    const since = options.unlessModifiedSince;
+    if (since === undefined) {
+      try {
+        await unlink(path);
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') return false;
+        throw error;
+      }
+      await syncDir(dir);
+      return true;
+    }
+    // Move the file off its name first, then judge the file that was moved: a commit (or `has`)
+    // that landed between the caller's listing and now left a fresh time on it, and it goes back.
+    // Checking the time and then unlinking by name could remove a file committed in between.
+    const aside = `${path}.${randomBytes(6).toString('hex')}.deleting`;
+    try {
+      await rename(path, aside);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false;
+      throw error;
+    }
+    let fresh = true;
+    try {
+      fresh = (await lstat(aside)).mtimeMs >= since.getTime();
+    } finally {
+      // Same name, same content: if a commit put a file there meanwhile, either file is right.
+      if (fresh) await rename(aside, path);
+    }
+    if (fresh) return false;
+    await unlink(aside);
+    await syncDir(dir);
+    return true;
+  }
+}
+
+function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+async function readdirIfAny(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return [];
+    throw error;
   }
 }
 
@@ -100,6 +200,9 @@ class FsWriter implements ArtifactWriter {
     this.done = true;
     const hash = this.hasher.digest('hex');
     try {
+      // The blob's time is its commit time, not its last write: a sweep's grace period starts now.
+      const now = new Date();
+      await this.handle.utimes(now, now);
       await this.handle.sync();
       await this.handle.close();
       const target = this.store.pathOf(hash);
