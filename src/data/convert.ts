@@ -105,9 +105,16 @@ interface Relation {
   readonly columns: RelationColumn[];
 }
 
-function csvRelation(spec: Extract<SourceSpec, { kind: 'csv' }>, strict: boolean): string {
+/** What DuckDB's sniffer found in a CSV file: each column's type and the date formats. */
+interface Sniffed {
+  readonly types: string[];
+  readonly dateFormat: string | null;
+  readonly timestampFormat: string | null;
+}
+
+function csvArgs(spec: Extract<SourceSpec, { kind: 'csv' }>): string[] {
   const d = spec.dialect;
-  const args = [
+  return [
     quoteLiteral(spec.path),
     `delim=${quoteLiteral(d.delimiter)}`,
     `quote=${quoteLiteral(d.quote)}`,
@@ -118,15 +125,35 @@ function csvRelation(spec: Extract<SourceSpec, { kind: 'csv' }>, strict: boolean
     'strict_mode=true',
     "encoding='utf-8'",
   ];
-  if (strict) {
-    // Every column as text, named by position: the strictest read, with line numbers in errors.
-    const columns = d.names.map((_, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`).join(', ');
-    args.push('auto_detect=false', `columns={${columns}}`);
-  } else {
-    args.push('auto_detect=true', 'sample_size=20480');
-    if (!d.header) args.push(`names=[${list(d.names.map((_, i) => `c${i}`))}]`);
-  }
+}
+
+/**
+ * A CSV read with every column named by position: as text (`sniffed` absent: the strictest read,
+ * with line numbers in errors), or in the types the sniffer found, so that the conversion does
+ * not sniff the file a second time.
+ */
+function csvRelation(spec: Extract<SourceSpec, { kind: 'csv' }>, sniffed?: Sniffed): string {
+  const types = sniffed?.types ?? spec.dialect.names.map(() => 'VARCHAR');
+  const columns = types.map((type, i) => `${quoteLiteral(`c${i}`)}: ${quoteLiteral(type)}`).join(', ');
+  const args = [...csvArgs(spec), 'auto_detect=false', `columns={${columns}}`];
+  if (sniffed?.dateFormat) args.push(`dateformat=${quoteLiteral(sniffed.dateFormat)}`);
+  if (sniffed?.timestampFormat) args.push(`timestampformat=${quoteLiteral(sniffed.timestampFormat)}`);
   return `read_csv(${args.join(', ')})`;
+}
+
+/** DuckDB's sniffer on the first 20,480 rows: the column types and date formats it detects. */
+async function sniffCsv(c: DuckDBConnection, spec: Extract<SourceSpec, { kind: 'csv' }>): Promise<Sniffed> {
+  const row = (
+    await c.runAndReadAll(
+      `SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv(${csvArgs(spec).join(', ')}, sample_size=20480)`,
+    )
+  ).getRowObjectsJS()[0]!;
+  const columns = row.Columns as { name: string; type: string }[];
+  return {
+    types: columns.map((col) => String(col.type)),
+    dateFormat: row.DateFormat === null ? null : String(row.DateFormat),
+    timestampFormat: row.TimestampFormat === null ? null : String(row.TimestampFormat),
+  };
 }
 
 /** DuckDB's message without its SQL echo ("LINE 1: ..."), one line. */
@@ -165,20 +192,21 @@ async function describe(c: DuckDBConnection, relation: string): Promise<{ name: 
 
 async function openRelation(c: DuckDBConnection, spec: SourceSpec, strict: boolean): Promise<Relation> {
   if (spec.kind === 'csv') {
-    const sql = csvRelation(spec, strict);
-    const described = await describe(c, sql);
-    if (described.length !== spec.dialect.names.length)
+    const sniffed = strict ? undefined : await sniffCsv(c, spec);
+    const found = sniffed?.types.length ?? spec.dialect.names.length;
+    if (found !== spec.dialect.names.length)
       throw new AppError(
         'CSV_INVALID',
-        `the header has ${spec.dialect.names.length} columns but the rows have ${described.length}`,
+        `the header has ${spec.dialect.names.length} columns but the rows have ${found}`,
         [{ path: 'line/2', message: 'a different number of fields than the header' }],
       );
+    const sql = csvRelation(spec, sniffed);
     return {
       sql,
-      columns: described.map((d, i) => ({
-        name: spec.dialect.names[i]!,
-        ref: quoteIdent(d.name),
-        duckType: strict ? 'VARCHAR' : d.type,
+      columns: spec.dialect.names.map((name, i) => ({
+        name,
+        ref: quoteIdent(`c${i}`),
+        duckType: sniffed?.types[i] ?? 'VARCHAR',
       })),
     };
   }

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { quoteIdent, quoteLiteral } from './engine.js';
 import type { StoredColumn } from './convert.js';
 import type { ColumnSchema, ColumnType, DatasetSchema } from './schema.js';
@@ -138,6 +138,8 @@ export async function profileParquet(
           )
           .then((r) => [r]);
   knownCounts.catch(() => undefined);
+  /** Numeric columns whose moments are summed about a shift (their range's midpoint). */
+  const shifts = new Map<number, number>();
   columns.forEach((col, k) => {
     const x = q[k]!;
     // Present values from the footer's null counts when every row group has them (DuckDB writes them).
@@ -148,9 +150,19 @@ export async function profileParquet(
     if (isNumber(col)) {
       const v = `CAST(${x} AS DOUBLE)`;
       const known = bounds.get(col.name);
-      if (known?.lo === undefined || known.hi === undefined)
-        parts.push(`min(${v}) AS mn${k}`, `max(${v}) AS mx${k}`);
-      parts.push(`avg(${v}) AS av${k}`, `stddev_samp(${v}) AS sd${k}`);
+      const midpoint = known?.lo === undefined || known.hi === undefined ? NaN : (known.lo + known.hi) / 2;
+      if (!Number.isFinite(midpoint)) {
+        if (known?.lo === undefined || known.hi === undefined)
+          parts.push(`min(${v}) AS mn${k}`, `max(${v}) AS mx${k}`);
+        parts.push(`avg(${v}) AS av${k}`, `stddev_samp(${v}) AS sd${k}`);
+      } else {
+        // Bounds known: sums of the values and their squares about the range's midpoint (a
+        // fifth of the full pass cheaper than avg and stddev_samp's running updates; centred, so
+        // the variance keeps its precision unless the range is ~10^6 standard deviations wide).
+        shifts.set(k, midpoint);
+        const d = `(${v} - CAST(${midpoint} AS DOUBLE))`;
+        parts.push(`sum(${d}) AS s1${k}`, `sum(${d} * ${d}) AS s2${k}`);
+      }
     } else if (col.storage === 'datetime') {
       parts.push(`min(${x}) AS mn${k}`, `max(${x}) AS mx${k}`);
     } else if (col.storage === 'string' && !exact[k]) {
@@ -166,9 +178,17 @@ export async function profileParquet(
   });
   columns.forEach((col, k) => {
     const known = bounds.get(col.name);
-    if (isNumber(col) && known?.lo !== undefined && known.hi !== undefined && Number(first[`nn${k}`]) > 0) {
+    const m = Number(first[`nn${k}`]);
+    if (isNumber(col) && known?.lo !== undefined && known.hi !== undefined && m > 0) {
       first[`mn${k}`] = known.lo;
       first[`mx${k}`] = known.hi;
+    }
+    const shift = shifts.get(k);
+    if (shift !== undefined) {
+      const s1 = Number(first[`s1${k}`]);
+      const s2 = Number(first[`s2${k}`]);
+      first[`av${k}`] = m > 0 ? shift + s1 / m : null;
+      first[`sd${k}`] = m > 1 ? Math.sqrt(Math.max(0, (s2 - (s1 * s1) / m) / (m - 1))) : null;
     }
   });
 
@@ -395,19 +415,22 @@ async function samplePass(
     step === 1
       ? `read_parquet(${quoteLiteral(path)})`
       : `(SELECT * FROM read_parquet(${quoteLiteral(path)}, file_row_number = true) WHERE file_row_number % ${step} = 0)`;
-  // Fetched by column (a list aggregate converts to JavaScript several times slower); rows stay
-  // aligned, which the correlations need.
-  const reader = await c.runAndReadAll(
+  // Read straight from DuckDB's double vectors into typed arrays (converting through JavaScript
+  // values took ~80 ms and a heap number per value at 50,000 × 22); rows stay aligned, which the
+  // correlations need.
+  const result = await c.run(
     `SELECT ${numeric.map((name) => `CAST(${quoteIdent(name)} AS DOUBLE)`).join(', ')} FROM ${source}`,
   );
-  const aligned = reader.getColumns().map((column) => {
-    const out = new Float64Array(column.length);
-    for (let i = 0; i < column.length; i++) {
-      const v = column[i];
-      out[i] = v === null || v === undefined ? NaN : Number(v);
-    }
-    return out;
-  });
+  const aligned = numeric.map(() => new Float64Array(result.rowCount));
+  for (let k = 0, offset = 0; k < result.chunkCount; k++) {
+    const chunk = result.getChunk(k);
+    const m = chunk.rowCount;
+    aligned.forEach((out, j) => {
+      const vector = chunk.getColumnVector(j) as DuckDBVector<number>;
+      for (let i = 0; i < m; i++) out[offset + i] = vector.getItem(i) ?? NaN;
+    });
+    offset += m;
+  }
   const rows = aligned[0]?.length ?? 0;
   const values = new Map<string, Float64Array>();
   const quantiles = new Map<string, (number | null)[] | null>();

@@ -57,6 +57,37 @@ for (const dialect of DIALECTS) {
       const upload = (query: string, body: Buffer | string, type = 'text/csv') =>
         call(server, 'POST', `/v1/projects/lab/datasets?${query}`, { key, body, type });
 
+      await t.test(
+        'CSV: day/month/year dates and timestamps keep the formats the sniffer found',
+        async () => {
+          const lines = ['when,at,n'];
+          for (let i = 0; i < 40; i++)
+            lines.push(
+              `${String((i % 28) + 1).padStart(2, '0')}/11/2026,2026-11-23 ${String(i % 24).padStart(2, '0')}:30:00,${i}`,
+            );
+          const up = await upload('name=dated', lines.join('\r\n') + '\r\n');
+          assert.equal(up.status, 201, JSON.stringify(up.body));
+          const types = Object.fromEntries(up.body.schema.columns.map((c: any) => [c.name, c.type]));
+          assert.deepEqual(types, { when: 'datetime', at: 'datetime', n: 'integer' });
+          const rows = await call(
+            server,
+            'GET',
+            '/v1/projects/lab/datasets/dated/versions/1/rows?limit=2&offset=27',
+            {
+              key,
+            },
+          );
+          assert.equal(rows.status, 200, JSON.stringify(rows.body));
+          assert.deepEqual(
+            rows.body.rows.map((r: any) => [r.when, r.at, r.n]),
+            [
+              ['2026-11-28T00:00:00.000Z', '2026-11-23T03:30:00.000Z', 27],
+              ['2026-11-01T00:00:00.000Z', '2026-11-23T04:30:00.000Z', 28],
+            ],
+          );
+        },
+      );
+
       await t.test('CSV: semicolons and windows-1252 detected; types, profile, rows, sample', async () => {
         const lines = ['id;city;amount;joined;member;note'];
         for (let i = 0; i < 200; i++)
