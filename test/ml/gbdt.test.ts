@@ -101,7 +101,8 @@ describe('fitGbdt: the boosting steps', () => {
   });
 
   it('gives the same trees on one thread and two for squared error (packed histograms, missing values, categories)', () => {
-    const { X } = synthetic(12_000, 24, 5);
+    // Enough rows for the splits at the top to be partitioned by both threads.
+    const { X } = synthetic(40_000, 24, 5);
     const rng = createRng(6);
     const n = X.rows;
     for (let i = 0; i < n; i++) {
@@ -123,6 +124,22 @@ describe('fitGbdt: the boosting steps', () => {
       one.ensemble.trees.some((t) => t.set.some((s) => s >= 0)),
       'a categorical split',
     );
+  });
+
+  it('grows the same trees with the WebAssembly kernels as with the JavaScript ones', () => {
+    const { X, y } = synthetic(20_000, 13, 7);
+    for (const options of [
+      { loss: 'log_loss', maxIter: 3, earlyStopping: false, threads: 2 },
+      { loss: 'log_loss', maxIter: 3, earlyStopping: false, threads: 1, colsampleByTree: 0.5 },
+    ] as const) {
+      const wasm = fitGbdt(X, y, options);
+      process.env.MASS_TREE_WASM = '0';
+      try {
+        sameTrees(wasm, fitGbdt(X, y, options));
+      } finally {
+        delete process.env.MASS_TREE_WASM;
+      }
+    }
   });
 
   it('stops early on a held-out set and keeps the best iteration', () => {

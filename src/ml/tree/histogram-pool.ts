@@ -14,10 +14,8 @@
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { MISSING_BIN } from './binning.js';
+import { BIN_SLOTS, MISSING_BIN } from './binning.js';
 import {
-  buildPacked,
-  buildPackedColumns,
   buildRowMajor,
   clearPacked,
   combinePacked,
@@ -31,6 +29,8 @@ import {
   subtractHistograms,
 } from './histogram.js';
 import type { GradientPacking } from './histogram.js';
+import { Arena, jsKernels, wasmKernels } from './kernels.js';
+import type { PackedKernels } from './kernels.js';
 
 /** Indices into the shared Int32 control block. */
 export const CTRL = {
@@ -72,8 +72,13 @@ export const OP = {
   partition: 6,
 } as const;
 
-/** Rows from which a split's partition is shared by the two threads. */
-const PARALLEL_PARTITION = 4096;
+/**
+ * Rows from which a split's partition is shared by the two threads (a command to the helper, when
+ * it has gone to sleep, takes 20–30 µs to be picked up: about what 10,000 rows take to partition).
+ */
+const PARALLEL_PARTITION = 16_384;
+/** Histogram doubles from which a subtraction is shared by the two threads. */
+const PARALLEL_SUBTRACT = 1 << 17;
 
 /**
  * Packed builds of nodes with less than a quarter but at least 1/COLUMN_DENSITY of the rows read
@@ -96,7 +101,7 @@ export function awaitCount(ctrl: Int32Array, at: number, count: number): void {
 }
 
 /** Rows per claim of a chunked build. */
-export const CHUNK_ROWS = 4096;
+export const CHUNK_ROWS = 1024;
 
 /** Spins (Atomics.load) before sleeping: a futex wake-up costs tens of microseconds, more under load. */
 export const SPINS = 20_000;
@@ -104,24 +109,30 @@ export const SPINS = 20_000;
 /** Row × feature updates below which a build stays on one thread (about 50 µs of work). */
 const PARALLEL_WORK = 1 << 16;
 
+/**
+ * What the helper thread shares: views of the same memory (SharedArrayBuffers, or the arena's
+ * WebAssembly memory, which the helper then instantiates the kernels over).
+ */
 export interface HistogramWorkerData {
   readonly control: SharedArrayBuffer;
-  readonly rowBins: SharedArrayBuffer;
-  readonly nBins: SharedArrayBuffer;
-  readonly order: SharedArrayBuffer;
-  readonly gh: SharedArrayBuffer;
+  /** The arena's memory when the WebAssembly kernels run; null for the JavaScript ones. */
+  readonly memory: WebAssembly.Memory | null;
+  readonly rowBins: Uint8Array;
+  readonly nBins: Int32Array;
+  readonly order: Uint32Array;
+  readonly gh: Float64Array;
   /** The original bins (stride F), the node-ordered row indices and the gradients by row, gathered from. */
-  readonly source: SharedArrayBuffer;
-  readonly rowOrder: SharedArrayBuffer;
-  readonly ghRow: SharedArrayBuffer;
-  readonly features: SharedArrayBuffer;
+  readonly source: Uint8Array;
+  readonly rowOrder: Uint32Array;
+  readonly ghRow: Float64Array;
+  readonly features: Int32Array;
   /** The helper's own histogram, for the second half of the rows of a build. */
-  readonly partial: SharedArrayBuffer;
+  readonly partial: Float64Array;
   /** Column-major bins (N bytes per feature), for the packed builds of small nodes. */
-  readonly columns: SharedArrayBuffer;
+  readonly columns: Uint8Array;
   /** partition: the side of each bin (256 bytes), and the helper's right rows. */
-  readonly goLeft: SharedArrayBuffer;
-  readonly right: SharedArrayBuffer;
+  readonly goLeft: Uint8Array;
+  readonly right: Uint32Array;
   readonly N: number;
   readonly F: number;
   readonly port: MessagePort;
@@ -129,12 +140,30 @@ export interface HistogramWorkerData {
 
 export interface SlotMessage {
   readonly index: number;
-  readonly buffer: SharedArrayBuffer;
+  readonly view: Float64Array;
 }
 
-function float64s(n: number, shared: boolean): Float64Array {
-  return shared ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
+/** Where a pool's buffers come from: its arena, shared memory (two threads) or the heap. */
+interface Allocator {
+  uint8(n: number): Uint8Array;
+  uint32(n: number): Uint32Array;
+  int32(n: number): Int32Array;
+  float64(n: number): Float64Array;
 }
+
+const sharedAllocator: Allocator = {
+  uint8: (n) => new Uint8Array(new SharedArrayBuffer(n)),
+  uint32: (n) => new Uint32Array(new SharedArrayBuffer(4 * n)),
+  int32: (n) => new Int32Array(new SharedArrayBuffer(4 * n)),
+  float64: (n) => new Float64Array(new SharedArrayBuffer(8 * n)),
+};
+
+const heapAllocator: Allocator = {
+  uint8: (n) => new Uint8Array(n),
+  uint32: (n) => new Uint32Array(n),
+  int32: (n) => new Int32Array(n),
+  float64: (n) => new Float64Array(n),
+};
 
 export class HistogramPool {
   /** Row indices of the tree being grown, partitioned by node. */
@@ -166,6 +195,8 @@ export class HistogramPool {
   private readonly slots: Float64Array[] = [];
   private readonly free: number[] = [];
   private readonly shared: boolean;
+  private readonly arena: Arena | null;
+  private readonly alloc: Allocator;
   private readonly nBins: Int32Array;
   private worker: Worker | null = null;
   private partial: Float64Array | null = null;
@@ -189,38 +220,44 @@ export class HistogramPool {
     threads: number,
     columnBins: Uint8Array,
   ) {
-    this.shared = threads > 1 && rowBins.buffer instanceof SharedArrayBuffer;
-    const shared = this.shared;
-    if (shared && !(columnBins.buffer instanceof SharedArrayBuffer)) {
-      const copy = new Uint8Array(new SharedArrayBuffer(columnBins.length));
+    const threaded = threads > 1 && rowBins.buffer instanceof SharedArrayBuffer;
+    const stride = (F + 15) & ~15;
+    this.stride = stride;
+    // Every buffer a kernel reads goes in one WebAssembly memory when there is one to be had
+    // (kernels.ts); else in SharedArrayBuffers for two threads, or on the heap for one.
+    const arena = Arena.create(rows * (2 * stride + F + 56) + 8 * F * FEATURE_SPAN * 9 + 8 * F + 256);
+    this.arena = arena;
+    this.kernels = (arena && wasmKernels(arena.memory)) ?? jsKernels;
+    const alloc: Allocator = arena ?? (threaded ? sharedAllocator : heapAllocator);
+    this.alloc = alloc;
+    this.shared = threaded;
+    const shared = threaded;
+    if (arena || (shared && !(columnBins.buffer instanceof SharedArrayBuffer))) {
+      const copy = alloc.uint8(columnBins.length);
       copy.set(columnBins);
       this.columns = copy;
     } else this.columns = columnBins;
     this.N = rows;
-    this.goLeft = shared ? new Uint8Array(new SharedArrayBuffer(256)) : new Uint8Array(256);
-    this.rightMain = new Uint32Array(rows);
-    this.rightHelper = shared ? new Uint32Array(new SharedArrayBuffer(4 * rows)) : new Uint32Array(0);
-    const stride = (F + 15) & ~15;
-    this.stride = stride;
-    const source = shared
-      ? new Uint8Array(new SharedArrayBuffer(stride * rows))
-      : new Uint8Array(stride * rows);
+    this.goLeft = alloc.uint8(256);
+    this.rightMain = alloc.uint32(rows);
+    this.rightHelper = shared ? alloc.uint32(rows) : new Uint32Array(0);
+    const source = alloc.uint8(stride * rows);
     for (let i = 0; i < rows; i++) source.set(rowBins.subarray(i * F, i * F + F), i * stride);
     this.source = source;
-    this.source32 = new Uint32Array(source.buffer);
-    this.work = shared ? new Uint8Array(new SharedArrayBuffer(stride * rows)) : new Uint8Array(stride * rows);
-    this.work32 = new Uint32Array(this.work.buffer);
-    this.positions = shared ? new Uint32Array(new SharedArrayBuffer(4 * rows)) : new Uint32Array(rows);
+    this.source32 = new Uint32Array(source.buffer, source.byteOffset, source.length >> 2);
+    this.work = alloc.uint8(stride * rows);
+    this.work32 = new Uint32Array(this.work.buffer, this.work.byteOffset, this.work.length >> 2);
+    this.positions = alloc.uint32(rows);
     for (let k = 0; k < rows; k++) this.positions[k] = k;
-    this.order = shared ? new Uint32Array(new SharedArrayBuffer(4 * rows)) : new Uint32Array(rows);
-    this.ghRow = float64s(2 * rows, shared);
+    this.order = alloc.uint32(rows);
+    this.ghRow = alloc.float64(2 * rows);
     this.exact = new Float64Array(rows);
     this.exactHess = new Float64Array(rows);
-    this.gh = float64s(2 * rows, shared);
-    this.features = shared ? new Int32Array(new SharedArrayBuffer(4 * F)) : new Int32Array(F);
-    this.nBins = shared ? new Int32Array(new SharedArrayBuffer(4 * F)) : new Int32Array(F);
+    this.gh = alloc.float64(2 * rows);
+    this.features = alloc.int32(F);
+    this.nBins = alloc.int32(F);
     this.nBins.set(nBins);
-    this.partial = float64s(F * FEATURE_SPAN, shared);
+    this.partial = alloc.float64(F * FEATURE_SPAN);
     if (!shared) return;
     const control = new SharedArrayBuffer(4 * CTRL_WORDS);
     this.control = new Int32Array(control);
@@ -228,18 +265,19 @@ export class HistogramPool {
     this.port = port1;
     const data: HistogramWorkerData = {
       control,
-      rowBins: this.work.buffer as SharedArrayBuffer,
-      nBins: this.nBins.buffer as SharedArrayBuffer,
-      order: this.positions.buffer as SharedArrayBuffer,
-      gh: this.gh.buffer as SharedArrayBuffer,
-      source: this.source32.buffer as SharedArrayBuffer,
-      rowOrder: this.order.buffer as SharedArrayBuffer,
-      ghRow: this.ghRow.buffer as SharedArrayBuffer,
-      features: this.features.buffer as SharedArrayBuffer,
-      partial: this.partial!.buffer as SharedArrayBuffer,
-      columns: this.columns.buffer as SharedArrayBuffer,
-      goLeft: this.goLeft.buffer as SharedArrayBuffer,
-      right: this.rightHelper.buffer as SharedArrayBuffer,
+      memory: arena?.memory ?? null,
+      rowBins: this.work,
+      nBins: this.nBins,
+      order: this.positions,
+      gh: this.gh,
+      source: this.source,
+      rowOrder: this.order,
+      ghRow: this.ghRow,
+      features: this.features,
+      partial: this.partial,
+      columns: this.columns,
+      goLeft: this.goLeft,
+      right: this.rightHelper,
       N: rows,
       F: stride,
       port: port2,
@@ -252,6 +290,9 @@ export class HistogramPool {
     this.worker.unref();
     port1.unref();
   }
+
+  /** The kernels of the packed builds: WebAssembly over the arena, or the JavaScript ones. */
+  readonly kernels: PackedKernels;
 
   get threaded(): boolean {
     return this.worker !== null;
@@ -286,11 +327,11 @@ export class HistogramPool {
   acquire(): number {
     const k = this.free.pop();
     if (k !== undefined) return k;
-    const slot = float64s(this.F * FEATURE_SPAN, this.shared);
+    const slot = this.alloc.float64(this.F * FEATURE_SPAN);
     this.slots.push(slot);
     const index = this.slots.length - 1;
     if (this.port) {
-      const message: SlotMessage = { index, buffer: slot.buffer as SharedArrayBuffer };
+      const message: SlotMessage = { index, view: slot };
       this.port.postMessage(message);
     }
     return index;
@@ -332,7 +373,7 @@ export class HistogramPool {
           to,
         );
       if (packed) {
-        buildPacked(
+        this.kernels.buildPacked(
           hist,
           gathered ? this.work : this.source,
           this.stride,
@@ -419,7 +460,7 @@ export class HistogramPool {
       const to = Math.min(end, from + CHUNK_ROWS);
       if (gathered)
         gatherRows(this.order, this.source32, this.ghRow, this.work32, this.gh, W, slots === 1, from, to);
-      buildPacked(
+      this.kernels.buildPacked(
         hist,
         gathered ? this.work : this.source,
         this.stride,
@@ -469,7 +510,7 @@ export class HistogramPool {
       let next = 0;
       claim = () => (next < nf ? next++ : -1);
     }
-    buildPackedColumns(
+    this.kernels.buildPackedColumns(
       hist,
       this.columns,
       this.N,
@@ -521,7 +562,8 @@ export class HistogramPool {
     const C = this.slots[child]!;
     const packed = this.packing !== null;
     const slots = this.packing?.slots ?? 1;
-    if (!this.control || nf < 8) {
+    // Waking the helper costs about as much as subtracting 50,000 doubles: share only more.
+    if (!this.control || nf * BIN_SLOTS * (packed ? slots : STRIDE) < PARALLEL_SUBTRACT) {
       if (packed) combinePacked(P, C, -1, slots, this.nBins, this.features, 0, nf);
       else subtractHistograms(P, C, this.nBins, this.features, 0, nf);
       return;

@@ -6,8 +6,6 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import {
-  buildPacked,
-  buildPackedColumns,
   buildRowMajor,
   clearPacked,
   combinePacked,
@@ -18,23 +16,28 @@ import {
 } from './histogram.js';
 import { awaitCount, CHUNK_ROWS, CTRL, OP, SPINS } from './histogram-pool.js';
 import type { HistogramWorkerData, SlotMessage } from './histogram-pool.js';
+import { jsKernels, wasmKernels } from './kernels.js';
 
 const data = workerData as HistogramWorkerData;
 const ctrl = new Int32Array(data.control);
-const rowBins = new Uint8Array(data.rowBins);
-const nBins = new Int32Array(data.nBins);
-const order = new Uint32Array(data.order);
-const gh = new Float64Array(data.gh);
-const features = new Int32Array(data.features);
-const partial = new Float64Array(data.partial);
-const source = new Uint32Array(data.source);
-const rowOrder = new Uint32Array(data.rowOrder);
-const ghRow = new Float64Array(data.ghRow);
-const work32 = new Uint32Array(data.rowBins);
-const sourceBytes = new Uint8Array(data.source);
-const columns = new Uint8Array(data.columns);
-const goLeft = new Uint8Array(data.goLeft);
-const right = new Uint32Array(data.right);
+// The buffers arrive as views of the owner's memory (shared, not copied).
+const {
+  rowBins,
+  nBins,
+  order,
+  gh,
+  features,
+  partial,
+  rowOrder,
+  ghRow,
+  columns,
+  goLeft,
+  right,
+  source: sourceBytes,
+} = data;
+const source = new Uint32Array(sourceBytes.buffer, sourceBytes.byteOffset, sourceBytes.length >> 2);
+const work32 = new Uint32Array(rowBins.buffer, rowBins.byteOffset, rowBins.length >> 2);
+const { buildPacked, buildPackedColumns } = (data.memory && wasmKernels(data.memory)) ?? jsKernels;
 const port: MessagePort = data.port;
 const slots: Float64Array[] = [];
 
@@ -43,7 +46,7 @@ function slot(k: number): Float64Array {
     const message = receiveMessageOnPort(port);
     if (!message) throw new Error(`histogram slot ${k} was never sent`);
     const m = message.message as SlotMessage;
-    slots[m.index] = new Float64Array(m.buffer);
+    slots[m.index] = m.view;
   }
   return slots[k]!;
 }
