@@ -2,7 +2,7 @@
  * The WebAssembly histogram kernels (src/ml/tree/kernels.wat) against the JavaScript ones they
  * replace, on the same buffers: every layout (identity and listed features, one and two slots,
  * by rows and by column, partial feature ranges, adding to a histogram), the arena's growth, and
- * the generated module being the one the .wat source compiles to.
+ * the gathers and partitions, and the generated module being the one the .wat source compiles to.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -166,6 +166,49 @@ describe('WebAssembly histogram kernels', () => {
       assert.deepEqual(b, a);
     });
   }
+
+  for (const unitHessian of [true, false])
+    it(`gathers rows into node order (${unitHessian ? 'gradients' : 'gradients and hessians'})`, () => {
+      const source32 = new Uint32Array(rowBins.buffer, rowBins.byteOffset, rowBins.length >> 2);
+      const works = [arena.uint32(N * (stride >> 2)), arena.uint32(N * (stride >> 2))];
+      const ghs = [arena.float64(2 * N), arena.float64(2 * N)];
+      jsKernels.gatherRows(
+        order,
+        source32,
+        v,
+        works[0]!,
+        ghs[0]!,
+        stride >> 2,
+        unitHessian,
+        3,
+        order.length - 2,
+      );
+      wasm.gatherRows(order, source32, v, works[1]!, ghs[1]!, stride >> 2, unitHessian, 3, order.length - 2);
+      assert.deepEqual(works[1], works[0]);
+      assert.deepEqual(ghs[1], ghs[0]);
+      assert.equal(works[0]![3 * (stride >> 2)], source32[order[3]! * (stride >> 2)]);
+    });
+
+  it('partitions rows stably by the side of their bin', () => {
+    const goLeft = arena.uint8(256);
+    for (let bin = 0; bin < 256; bin++) goLeft[bin] = rng.next() < 0.4 ? 1 : 0;
+    const orders = [arena.uint32(order.length), arena.uint32(order.length)];
+    const rights = [arena.uint32(order.length), arena.uint32(order.length)];
+    orders.forEach((o) => o.set(order));
+    const f = 7;
+    const lefts = [
+      jsKernels.partitionRows(orders[0]!, columns, f * N, goLeft, 10, order.length - 10, rights[0]!),
+      wasm.partitionRows(orders[1]!, columns, f * N, goLeft, 10, order.length - 10, rights[1]!),
+    ];
+    assert.equal(lefts[1], lefts[0]);
+    assert.ok(lefts[0]! > 0 && lefts[0]! < order.length - 20);
+    assert.deepEqual(orders[1], orders[0]);
+    assert.deepEqual(
+      rights[1]!.subarray(0, order.length - 20 - lefts[0]!),
+      rights[0]!.subarray(0, order.length - 20 - lefts[0]!),
+    );
+    for (let k = 10; k < 10 + lefts[0]!; k++) assert.equal(goLeft[columns[f * N + orders[1]![k]!]!], 1);
+  });
 
   it('an arena grows when a piece does not fit, and earlier views keep their values', () => {
     const small = Arena.create(1000)!;

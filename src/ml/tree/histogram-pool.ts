@@ -21,10 +21,8 @@ import {
   combinePacked,
   FEATURE_SPAN,
   gatherPacked,
-  gatherRows,
   packGradients,
   packHessians,
-  partitionRows,
   STRIDE,
   subtractHistograms,
 } from './histogram.js';
@@ -73,10 +71,13 @@ export const OP = {
 } as const;
 
 /**
- * Rows from which a split's partition is shared by the two threads (a command to the helper, when
- * it has gone to sleep, takes 20–30 µs to be picked up: about what 10,000 rows take to partition).
+ * Rows from which a split's partition is shared by the two threads. The WebAssembly partition
+ * takes about 1.5 ns a row on one thread; shared, the helper's wake-up (20–30 µs when it sleeps)
+ * and moving its half into place cost more than they save below the root's size (measured on
+ * synth_reg_200k: 2.1 ns a row shared from 16,384 rows, 1.5 on one thread). Tests lower it to
+ * exercise the shared partition on small data.
  */
-const PARALLEL_PARTITION = 16_384;
+export const POOL_TUNING = { parallelPartition: 1 << 17 };
 /** Histogram doubles from which a subtraction is shared by the two threads. */
 const PARALLEL_SUBTRACT = 1 << 17;
 
@@ -361,7 +362,7 @@ export class HistogramPool {
     const packed = this.packing !== null;
     const run = (hist: Float64Array, from: number, to: number) => {
       if (gathered)
-        gatherRows(
+        this.kernels.gatherRows(
           this.order,
           this.source32,
           this.ghRow,
@@ -459,7 +460,17 @@ export class HistogramPool {
       if (from >= end) break;
       const to = Math.min(end, from + CHUNK_ROWS);
       if (gathered)
-        gatherRows(this.order, this.source32, this.ghRow, this.work32, this.gh, W, slots === 1, from, to);
+        this.kernels.gatherRows(
+          this.order,
+          this.source32,
+          this.ghRow,
+          this.work32,
+          this.gh,
+          W,
+          slots === 1,
+          from,
+          to,
+        );
       this.kernels.buildPacked(
         hist,
         gathered ? this.work : this.source,
@@ -534,17 +545,26 @@ export class HistogramPool {
   partition(f: number, goLeft: Uint8Array, begin: number, end: number): number {
     const order = this.order;
     const base = f * this.N;
-    if (!this.control || end - begin < PARALLEL_PARTITION) {
-      const left = partitionRows(order, this.columns, base, goLeft, begin, end, this.rightMain);
+    // The kernels read the sides from the pool's own copy (the arena's memory, when WebAssembly).
+    this.goLeft.set(goLeft);
+    if (!this.control || end - begin < POOL_TUNING.parallelPartition) {
+      const left = this.kernels.partitionRows(
+        order,
+        this.columns,
+        base,
+        this.goLeft,
+        begin,
+        end,
+        this.rightMain,
+      );
       const right = end - begin - left;
       if (right < 64) for (let r = 0; r < right; r++) order[begin + left + r] = this.rightMain[r]!;
       else order.set(this.rightMain.subarray(0, right), begin + left);
       return left;
     }
-    this.goLeft.set(goLeft);
     const mid = (begin + end) >>> 1;
     this.start(OP.partition, f, -1, mid, end, 0, 0);
-    const l1 = partitionRows(order, this.columns, base, this.goLeft, begin, mid, this.rightMain);
+    const l1 = this.kernels.partitionRows(order, this.columns, base, this.goLeft, begin, mid, this.rightMain);
     this.finish();
     const l2 = this.control[CTRL.result]!;
     const r1 = mid - begin - l1;

@@ -5,15 +5,7 @@
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import {
-  buildRowMajor,
-  clearPacked,
-  combinePacked,
-  gatherPacked,
-  gatherRows,
-  partitionRows,
-  subtractHistograms,
-} from './histogram.js';
+import { buildRowMajor, clearPacked, combinePacked, gatherPacked, subtractHistograms } from './histogram.js';
 import { awaitCount, CHUNK_ROWS, CTRL, OP, SPINS } from './histogram-pool.js';
 import type { HistogramWorkerData, SlotMessage } from './histogram-pool.js';
 import { jsKernels, wasmKernels } from './kernels.js';
@@ -37,7 +29,8 @@ const {
 } = data;
 const source = new Uint32Array(sourceBytes.buffer, sourceBytes.byteOffset, sourceBytes.length >> 2);
 const work32 = new Uint32Array(rowBins.buffer, rowBins.byteOffset, rowBins.length >> 2);
-const { buildPacked, buildPackedColumns } = (data.memory && wasmKernels(data.memory)) ?? jsKernels;
+const { buildPacked, buildPackedColumns, gatherRows, partitionRows } =
+  (data.memory && wasmKernels(data.memory)) ?? jsKernels;
 const port: MessagePort = data.port;
 const slots: Float64Array[] = [];
 

@@ -1,24 +1,39 @@
 /**
  * The packed histogram kernels in WebAssembly (kernels.wat), with the JavaScript ones of
- * histogram.ts as their fallback and reference. They are drop-in replacements for `buildPacked`
- * and `buildPackedColumns`, for buffers that live in one `Arena`: the typed arrays passed in
+ * histogram.ts as their fallback and reference. They are drop-in replacements for `buildPacked`,
+ * `buildPackedColumns`, `gatherRows` and `partitionRows`, for buffers that live in one `Arena`: the typed arrays passed in
  * must be views of the arena's memory, which both threads of a grower share.
  *
  * WebAssembly here is twice as fast per histogram update as the JavaScript (about 0.9 against
  * 2.0 ns on this machine's cores): the same loop without bounds checks or tagged indices.
  */
 import { MISSING_BIN } from './binning.js';
-import { buildPacked, buildPackedColumns, clearPacked, PACKED_SPAN } from './histogram.js';
+import {
+  buildPacked,
+  buildPackedColumns,
+  clearPacked,
+  gatherRows,
+  PACKED_SPAN,
+  partitionRows,
+} from './histogram.js';
 import { WASM_BASE64 } from './kernels-wasm.js';
 
 export interface PackedKernels {
   readonly buildPacked: typeof buildPacked;
   readonly buildPackedColumns: typeof buildPackedColumns;
+  readonly gatherRows: typeof gatherRows;
+  readonly partitionRows: typeof partitionRows;
   /** True for the WebAssembly kernels. */
   readonly wasm: boolean;
 }
 
-export const jsKernels: PackedKernels = { buildPacked, buildPackedColumns, wasm: false };
+export const jsKernels: PackedKernels = {
+  buildPacked,
+  buildPackedColumns,
+  gatherRows,
+  partitionRows,
+  wasm: false,
+};
 
 interface Exports {
   rows1(...args: number[]): void;
@@ -26,6 +41,8 @@ interface Exports {
   rowsListed(...args: number[]): void;
   column1(...args: number[]): void;
   column2(...args: number[]): void;
+  gatherRows(...args: number[]): void;
+  partitionRows(...args: number[]): number;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -155,6 +172,29 @@ export function wasmKernels(memory: WebAssembly.Memory): PackedKernels | null {
           tFrom,
           tTo,
         );
+    },
+    gatherRows(order, source, ghRow, work, gh, W, unitHessian, begin, end) {
+      e.gatherRows(
+        order.byteOffset,
+        source.byteOffset,
+        ghRow.byteOffset,
+        work.byteOffset,
+        gh.byteOffset,
+        4 * W,
+        unitHessian ? 0 : 1,
+        begin,
+        end,
+      );
+    },
+    partitionRows(order, bins, base, goLeft, begin, end, right) {
+      return e.partitionRows(
+        order.byteOffset,
+        bins.byteOffset + base,
+        goLeft.byteOffset,
+        begin,
+        end,
+        right.byteOffset,
+      );
     },
     buildPackedColumns(hist, bins, N, order, begin, end, v, slots, nBins, features, claim) {
       const span = PACKED_SPAN * slots;

@@ -185,4 +185,61 @@
         (f64.store offset=8 (local.get $a) (f64.add (f64.load offset=8 (local.get $a)) (f64.load offset=8 (local.get $w))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $rows))))
+;; Copies the bins of rows order[begin..end) (`stride` bytes each, a multiple of 16) from
+  ;; `source` (by row) to `work` (by position), 16 bytes at a time, and their values from `ghRow`
+  ;; to `gh` (the gradient only with $both = 0): histogram.ts gatherRows.
+  (func (export "gatherRows")
+    (param $order i32) (param $source i32) (param $ghRow i32) (param $work i32) (param $gh i32)
+    (param $stride i32) (param $both i32) (param $begin i32) (param $end i32)
+    (local $k i32) (local $i i32) (local $from i32) (local $to i32) (local $stop i32)
+    (local.set $k (local.get $begin))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $k) (local.get $end)))
+        (local.set $i (i32.load (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $from (i32.add (local.get $source) (i32.mul (local.get $i) (local.get $stride))))
+        (local.set $to (i32.add (local.get $work) (i32.mul (local.get $k) (local.get $stride))))
+        (local.set $stop (i32.add (local.get $from) (local.get $stride)))
+        (block $copied
+          (loop $copy
+            (br_if $copied (i32.ge_u (local.get $from) (local.get $stop)))
+            (v128.store (local.get $to) (v128.load (local.get $from)))
+            (local.set $from (i32.add (local.get $from) (i32.const 16)))
+            (local.set $to (i32.add (local.get $to) (i32.const 16)))
+            (br $copy)))
+        (if (local.get $both)
+          (then
+            (v128.store (i32.add (local.get $gh) (i32.shl (local.get $k) (i32.const 4)))
+              (v128.load (i32.add (local.get $ghRow) (i32.shl (local.get $i) (i32.const 4))))))
+          (else
+            (f64.store (i32.add (local.get $gh) (i32.shl (local.get $k) (i32.const 4)))
+              (f64.load (i32.add (local.get $ghRow) (i32.shl (local.get $i) (i32.const 4)))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $rows))))
+
+  ;; Stable partition of rows order[begin..end) by goLeft[column[row]] (0 or 1): lefts compacted in
+  ;; place from begin, rights written to right[0..); returns the number of lefts. Branch-free, as
+  ;; histogram.ts partitionRows.
+  (func (export "partitionRows")
+    (param $order i32) (param $column i32) (param $goLeft i32) (param $begin i32) (param $end i32)
+    (param $right i32) (result i32)
+    (local $k i32) (local $i i32) (local $left i32) (local $wl i32) (local $wr i32)
+    (local.set $k (local.get $begin))
+    (local.set $wl (i32.add (local.get $order) (i32.shl (local.get $begin) (i32.const 2))))
+    (local.set $wr (local.get $right))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $k) (local.get $end)))
+        (local.set $i (i32.load (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $left
+          (i32.load8_u (i32.add (local.get $goLeft) (i32.load8_u (i32.add (local.get $column) (local.get $i))))))
+        (i32.store (local.get $wl) (local.get $i))
+        (i32.store (local.get $wr) (local.get $i))
+        (local.set $wl (i32.add (local.get $wl) (i32.shl (local.get $left) (i32.const 2))))
+        (local.set $wr (i32.add (local.get $wr) (i32.shl (i32.sub (i32.const 1) (local.get $left)) (i32.const 2))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $rows)))
+    (i32.shr_u
+      (i32.sub (local.get $wl) (i32.add (local.get $order) (i32.shl (local.get $begin) (i32.const 2))))
+      (i32.const 2)))
 )
