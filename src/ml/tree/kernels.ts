@@ -157,6 +157,7 @@ export function wasmKernels(memory: WebAssembly.Memory): PackedKernels | null {
           v.byteOffset,
           tFrom,
           tTo,
+          8 * PACKED_SPAN * slots,
         );
       else
         e.rowsListed(
@@ -171,6 +172,7 @@ export function wasmKernels(memory: WebAssembly.Memory): PackedKernels | null {
           features.byteOffset,
           tFrom,
           tTo,
+          8 * PACKED_SPAN * slots,
         );
     },
     gatherRows(order, source, ghRow, work, gh, W, unitHessian, begin, end) {

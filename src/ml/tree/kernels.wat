@@ -5,7 +5,7 @@
 ;; sums are most of a fit's time.
 ;;
 ;; Every pointer is a byte offset into the imported memory, shared with the helper thread.
-;; Histograms are doubles, PACKED_SPAN (256) bins a feature, one double a bin (slots = 1: the
+;; Histograms are doubles, PACKED_SPAN (264: 256 and padding) bins a feature, one double a bin (slots = 1: the
 ;; count and gradient packed in one number) or two (slots = 2: and the hessian). `v` holds each
 ;; row's packed values at v[2i] and v[2i + 1] (16 bytes a row). The sums are of integers below
 ;; 2^53, so they are exact in any order and equal those of the JavaScript kernels.
@@ -15,10 +15,12 @@
   (import "env" "memory" (memory 1 65536 shared))
 
   ;; Rows order[begin..end) (u32), features tFrom..tTo of each row's `stride` bytes of bins,
-  ;; features[t] = t (identity), one slot: hist[t·256 + bin] += v[2i].
+  ;; features[t] = t (identity), one slot, `span` bytes a feature's histogram:
+  ;; hist[t·span + 8·bin] += v[2i].
   (func (export "rows1")
     (param $hist i32) (param $bins i32) (param $stride i32) (param $order i32)
     (param $begin i32) (param $end i32) (param $v i32) (param $tFrom i32) (param $tTo i32)
+    (param $span i32)
     (local $k i32) (local $i i32) (local $x f64) (local $p i32) (local $pEnd i32) (local $o i32)
     (local $a i32) (local $b i32)
     (local.set $k (local.get $begin))
@@ -30,19 +32,19 @@
         (local.set $p
           (i32.add (i32.add (local.get $bins) (i32.mul (local.get $i) (local.get $stride))) (local.get $tFrom)))
         (local.set $pEnd (i32.add (local.get $p) (i32.sub (local.get $tTo) (local.get $tFrom))))
-        (local.set $o (i32.add (local.get $hist) (i32.shl (local.get $tFrom) (i32.const 11))))
+        (local.set $o (i32.add (local.get $hist) (i32.mul (local.get $tFrom) (local.get $span))))
         ;; Two features a step: independent updates overlap.
         (block $pairs
           (loop $pair
             (br_if $pairs (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $pEnd)))
             (local.set $a (i32.add (local.get $o) (i32.shl (i32.load8_u (local.get $p)) (i32.const 3))))
             (local.set $b
-              (i32.add (i32.add (local.get $o) (i32.const 2048))
+              (i32.add (i32.add (local.get $o) (local.get $span))
                 (i32.shl (i32.load8_u offset=1 (local.get $p)) (i32.const 3))))
             (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (local.get $x)))
             (f64.store (local.get $b) (f64.add (f64.load (local.get $b)) (local.get $x)))
             (local.set $p (i32.add (local.get $p) (i32.const 2)))
-            (local.set $o (i32.add (local.get $o) (i32.const 4096)))
+            (local.set $o (i32.add (local.get $o) (i32.shl (local.get $span) (i32.const 1))))
             (br $pair)))
         (if (i32.lt_u (local.get $p) (local.get $pEnd))
           (then
@@ -51,10 +53,11 @@
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $rows))))
 
-  ;; As rows1, two slots: hist[t·512 + 2·bin] += v[2i], hist[t·512 + 2·bin + 1] += v[2i + 1].
+  ;; As rows1, two slots: hist[t·span + 16·bin] += v[2i], and the next double += v[2i + 1].
   (func (export "rows2")
     (param $hist i32) (param $bins i32) (param $stride i32) (param $order i32)
     (param $begin i32) (param $end i32) (param $v i32) (param $tFrom i32) (param $tTo i32)
+    (param $span i32)
     (local $k i32) (local $i i32) (local $x f64) (local $y f64) (local $p i32) (local $pEnd i32)
     (local $o i32) (local $a i32) (local $b i32)
     (local.set $k (local.get $begin))
@@ -68,21 +71,21 @@
         (local.set $p
           (i32.add (i32.add (local.get $bins) (i32.mul (local.get $i) (local.get $stride))) (local.get $tFrom)))
         (local.set $pEnd (i32.add (local.get $p) (i32.sub (local.get $tTo) (local.get $tFrom))))
-        (local.set $o (i32.add (local.get $hist) (i32.shl (local.get $tFrom) (i32.const 12))))
+        (local.set $o (i32.add (local.get $hist) (i32.mul (local.get $tFrom) (local.get $span))))
         ;; Two features a step, as rows1.
         (block $pairs
           (loop $pair
             (br_if $pairs (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $pEnd)))
             (local.set $a (i32.add (local.get $o) (i32.shl (i32.load8_u (local.get $p)) (i32.const 4))))
             (local.set $b
-              (i32.add (i32.add (local.get $o) (i32.const 4096))
+              (i32.add (i32.add (local.get $o) (local.get $span))
                 (i32.shl (i32.load8_u offset=1 (local.get $p)) (i32.const 4))))
             (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (local.get $x)))
             (f64.store offset=8 (local.get $a) (f64.add (f64.load offset=8 (local.get $a)) (local.get $y)))
             (f64.store (local.get $b) (f64.add (f64.load (local.get $b)) (local.get $x)))
             (f64.store offset=8 (local.get $b) (f64.add (f64.load offset=8 (local.get $b)) (local.get $y)))
             (local.set $p (i32.add (local.get $p) (i32.const 2)))
-            (local.set $o (i32.add (local.get $o) (i32.const 8192)))
+            (local.set $o (i32.add (local.get $o) (i32.shl (local.get $span) (i32.const 1))))
             (br $pair)))
         (if (i32.lt_u (local.get $p) (local.get $pEnd))
           (then
@@ -93,14 +96,13 @@
         (br $rows))))
 
   ;; Features named by features[tFrom..tTo) (i32), one or two slots ($shift = 3 or 4: bytes a bin
-  ;; as a power of two): hist[f·256·slots + bin·slots] += v[2i] (and the next double += v[2i + 1]).
+  ;; as a power of two): hist[f·span + bin·slots·8] += v[2i] (and the next double += v[2i + 1]).
   (func (export "rowsListed")
     (param $hist i32) (param $bins i32) (param $stride i32) (param $order i32)
     (param $begin i32) (param $end i32) (param $v i32) (param $shift i32) (param $features i32)
-    (param $tFrom i32) (param $tTo i32)
+    (param $tFrom i32) (param $tTo i32) (param $span i32)
     (local $k i32) (local $i i32) (local $x f64) (local $y f64) (local $row i32) (local $t i32)
-    (local $f i32) (local $a i32) (local $spanShift i32)
-    (local.set $spanShift (i32.add (local.get $shift) (i32.const 8)))
+    (local $f i32) (local $a i32)
     (local.set $k (local.get $begin))
     (block $done
       (loop $rows
@@ -117,7 +119,7 @@
             (local.set $f (i32.load (i32.add (local.get $features) (i32.shl (local.get $t) (i32.const 2)))))
             (local.set $a
               (i32.add
-                (i32.add (local.get $hist) (i32.shl (local.get $f) (local.get $spanShift)))
+                (i32.add (local.get $hist) (i32.mul (local.get $f) (local.get $span)))
                 (i32.shl (i32.load8_u (i32.add (local.get $row) (local.get $f))) (local.get $shift))))
             (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (local.get $x)))
             (if (i32.eq (local.get $shift) (i32.const 4))
