@@ -408,17 +408,12 @@ export class DatasetService {
   }
 
   /** Stores the Parquet file and records the version in one transaction. */
-  /** Streams a file into an artifact writer, not yet committed; aborted if the streaming fails. */
+  /**
+   * Hands a scratch file to the artifact store (linked, not copied, where the store can: the
+   * local store on the same filesystem), not yet committed. The file is read and hashed here.
+   */
   private async stage(path: string): Promise<ArtifactWriter> {
-    const writer = await this.artifacts.begin();
-    try {
-      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
-        await writer.write(chunk as Buffer);
-    } catch (error) {
-      await writer.abort();
-      throw error;
-    }
-    return writer;
+    return this.artifacts.adopt(path);
   }
 
   /** Commits a file (a path, or a writer it was staged into) and records it as the next version. */

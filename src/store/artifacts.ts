@@ -31,6 +31,12 @@ export interface ArtifactWriter {
  */
 export interface ArtifactStore {
   begin(): Promise<ArtifactWriter>;
+  /**
+   * A writer holding a local file the caller made and gives up (it may go on reading it until the
+   * commit, never writing it): the file is hashed and, on commit, becomes the blob without being
+   * copied where the store can link it (the local store on the same filesystem); else it is copied.
+   */
+  adopt(path: string): Promise<ArtifactWriter>;
   put(bytes: Uint8Array): Promise<ArtifactRef>;
   get(hash: string): Promise<Buffer>;
   createReadStream(hash: string): Readable;

@@ -1,7 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, constants } from 'node:fs';
 import {
   access,
+  chmod,
+  link,
   lstat,
   mkdir,
   open,
@@ -46,12 +48,60 @@ export class FsArtifactStore implements ArtifactStore {
     return path;
   }
 
-  async begin(): Promise<ArtifactWriter> {
+  private async tmpPath(): Promise<string> {
     const tmpDir = join(this.root, 'tmp');
     await mkdir(tmpDir, { recursive: true });
-    const tmpPath = join(tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+    return join(tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+  }
+
+  async begin(): Promise<ArtifactWriter> {
+    const tmpPath = await this.tmpPath();
     const handle = await open(tmpPath, 'wx', 0o600);
     return new FsWriter(this, handle, tmpPath);
+  }
+
+  /**
+   * A hard link in `tmp/` to the caller's file (which it may keep reading under its own name),
+   * hashed now and renamed into place on commit: a large file is not written a second time. On
+   * another filesystem (or one without hard links) the file is copied in instead.
+   */
+  async adopt(path: string): Promise<ArtifactWriter> {
+    const tmpPath = await this.tmpPath();
+    try {
+      await link(path, tmpPath);
+    } catch (error) {
+      if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'].includes(String(errorCode(error))))
+        throw error;
+      return this.copyIn(path);
+    }
+    let handle: FileHandle | undefined;
+    try {
+      await chmod(tmpPath, 0o600);
+      handle = await open(tmpPath, 'r');
+      const hasher = createHash('sha256');
+      let size = 0;
+      for await (const chunk of createReadStream(tmpPath, { highWaterMark: 1 << 20 })) {
+        hasher.update(chunk as Buffer);
+        size += (chunk as Buffer).byteLength;
+      }
+      return new FsWriter(this, handle, tmpPath, { hasher, size });
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await rm(tmpPath, { force: true });
+      throw error;
+    }
+  }
+
+  private async copyIn(path: string): Promise<ArtifactWriter> {
+    const writer = await this.begin();
+    try {
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
+        await writer.write(chunk as Buffer);
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+    return writer;
   }
 
   async put(bytes: Uint8Array): Promise<ArtifactRef> {
@@ -170,15 +220,22 @@ async function readdirIfAny(dir: string): Promise<string[]> {
 }
 
 class FsWriter implements ArtifactWriter {
-  private readonly hasher = createHash('sha256');
-  private written = 0;
+  private readonly hasher: Hash;
+  private written: number;
   private done = false;
+  /** An adopted file: its bytes are all there already. */
+  private readonly sealed: boolean;
 
   constructor(
     private readonly store: FsArtifactStore,
     private readonly handle: FileHandle,
     private readonly tmpPath: string,
-  ) {}
+    adopted?: { readonly hasher: Hash; readonly size: number },
+  ) {
+    this.hasher = adopted?.hasher ?? createHash('sha256');
+    this.written = adopted?.size ?? 0;
+    this.sealed = adopted !== undefined;
+  }
 
   get size(): number {
     return this.written;
@@ -186,6 +243,7 @@ class FsWriter implements ArtifactWriter {
 
   async write(chunk: Uint8Array): Promise<void> {
     if (this.done) throw new Error('artifact writer already finished');
+    if (this.sealed) throw new Error('an adopted file takes no more bytes');
     this.hasher.update(chunk);
     this.written += chunk.byteLength;
     let offset = 0;
