@@ -88,6 +88,49 @@ for (const dialect of DIALECTS) {
         },
       );
 
+      await t.test(
+        '±Infinity and NaN in numeric columns (CSV or Parquet) are stored as missing, rows in order',
+        async () => {
+          const lines = ['id,x,label'];
+          const bad = ['inf', '-Infinity', 'NAN', 'Infinity'];
+          for (let i = 0; i < 30; i++)
+            lines.push(`${i},${i % 7 === 3 ? bad[(i / 7) | 0] : (i / 4).toFixed(2)},r${i}`);
+          const csv = await upload('name=infinite', lines.join('\n') + '\n');
+          assert.equal(csv.status, 201, JSON.stringify(csv.body));
+          const pq = await upload(
+            'name=infinite-pq&format=parquet',
+            await parquetBytes(
+              "SELECT i AS id, CASE WHEN i % 7 = 3 THEN ['inf', '-inf', 'nan', 'inf'][(i // 7) + 1]::DOUBLE ELSE i / 4 END AS x FROM range(30) t(i)",
+            ),
+            'application/octet-stream',
+          );
+          assert.equal(pq.status, 201, JSON.stringify(pq.body));
+          for (const name of ['infinite', 'infinite-pq']) {
+            const profile = await call(
+              server,
+              'GET',
+              `/v1/projects/lab/datasets/${name}/versions/1/profile`,
+              { key },
+            );
+            const x = profile.body.columns.find((c: any) => c.name === 'x');
+            assert.equal(x.type, 'numeric', name);
+            assert.equal(x.missing, 4, name);
+            assert.equal(x.max, 29 / 4, name);
+            const rows = await call(
+              server,
+              'GET',
+              `/v1/projects/lab/datasets/${name}/versions/1/rows?limit=30`,
+              { key },
+            );
+            assert.deepEqual(
+              rows.body.rows.map((r: any) => [r.id, r.x]),
+              Array.from({ length: 30 }, (_, i) => [i, i % 7 === 3 ? null : i / 4]),
+              name,
+            );
+          }
+        },
+      );
+
       await t.test('CSV: semicolons and windows-1252 detected; types, profile, rows, sample', async () => {
         const lines = ['id;city;amount;joined;member;note'];
         for (let i = 0; i < 200; i++)
