@@ -13,7 +13,7 @@ import { RECIPE_JOB, RecipeService } from './data/recipes/service.js';
 import { DatasetService } from './data/service.js';
 import { ConnectionService } from './data/sources/connections.js';
 import { IMAGE_PREDICT_JOB, ImageScoring } from './data/sources/image-scoring.js';
-import { ImageService } from './data/sources/images.js';
+import { IMAGE_IMPORT_JOB, ImageService } from './data/sources/images.js';
 import { SecretBox } from './data/sources/secrets.js';
 import { IMPORT_JOB, SourceService } from './data/sources/service.js';
 import { BACKTEST_JOB, Decisions } from './decisions/index.js';
@@ -104,6 +104,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
       maxImagePixels: config.maxImagePixels,
     },
     join(config.home, 'tmp', 'sources'),
+    jobs,
   );
   const training = new TrainingService(datasets, registry, artifacts, jobs, VERSION);
   // Serving: one model cache within a memory budget, deployments routing over it, one data plane.
@@ -209,6 +210,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
     [BATCH_PREDICT_JOB]: batchScoring.handler,
     [IMPORT_JOB]: sources.handler,
     [IMAGE_PREDICT_JOB]: imageScoring.handler,
+    [IMAGE_IMPORT_JOB]: images.handler,
     [RECIPE_JOB]: recipes.handler,
     [BACKTEST_JOB]: decisions.backtests.handler,
   });

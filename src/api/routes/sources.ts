@@ -96,10 +96,23 @@ export function registerSourceRoutes(
           description:
             'Each image is stored under its SHA-256; the version is the table file, label, width, height, format, sha256. ' +
             'Limits: MASS_MAX_UPLOAD_BYTES for the zip, MASS_MAX_IMAGES, MASS_MAX_IMAGE_BYTES and MASS_MAX_UNZIPPED_BYTES once unzipped. ' +
-            'Paths with .. or absolute names are refused. The same images again return the existing version (200).',
+            'Paths with .. or absolute names are refused. The same images again return the existing version (200). ' +
+            'With ?async=true the zip is stored and imported by a job (202), the way to send large zips.',
           params: DatasetParams,
+          querystring: Type.Object({
+            async: Type.Optional(
+              Type.Boolean({
+                description:
+                  'true: store the zip and import it as a job (202 with the job: progress per image, cancel)',
+              }),
+            ),
+          }),
           consumes: ZIP_TYPES,
-          response: withProblems({ 200: DatasetVersionSchema, 201: DatasetVersionSchema }, 413, 415),
+          response: withProblems(
+            { 200: DatasetVersionSchema, 201: DatasetVersionSchema, 202: JobSchema },
+            413,
+            415,
+          ),
         },
       },
       async (request, reply) => {
@@ -115,6 +128,17 @@ export function registerSourceRoutes(
             'PAYLOAD_TOO_LARGE',
             `the zip is larger than the limit of ${config.maxUploadBytes} bytes`,
           );
+        if (request.query.async)
+          return reply
+            .status(202)
+            .send(
+              await images.submitZip(
+                request.project!.id,
+                request.params.dataset,
+                request.body as Readable,
+                request.principal!.userId,
+              ),
+            );
         const { version, created } = await images.importZip(
           request.project!.id,
           request.params.dataset,

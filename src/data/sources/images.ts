@@ -6,10 +6,12 @@ import { Unzip, UnzipInflate, UnzipPassThrough } from 'fflate';
 import { imageSize } from 'image-size';
 import { PNG } from 'pngjs';
 import { AppError, invalid, notFound } from '../../errors/index.js';
+import type { Job, JobContext, JobHandler, JobOutcome, JobQueue } from '../../jobs/queue.js';
 import type { ArtifactStore } from '../../store/artifacts.js';
 import type { DataEngine } from '../engine.js';
 import { quoteLiteral } from '../engine.js';
-import type { DatasetService, DatasetVersion } from '../service.js';
+import { DATASET_NAME, type DatasetService, type DatasetVersion } from '../service.js';
+import { decodeJpeg, jpegFrame } from './jpeg.js';
 
 export interface ImageLimits {
   /** Largest zip accepted (MASS_MAX_UPLOAD_BYTES). */
@@ -35,6 +37,15 @@ export function pngHeaderSize(bytes: Uint8Array): { width: number; height: numbe
   // 8-byte signature, then length (4) and type "IHDR" (4), then width and height, big-endian.
   if (bytes[12] !== 0x49 || bytes[13] !== 0x48 || bytes[14] !== 0x44 || bytes[15] !== 0x52) return undefined;
   return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+export const IMAGE_IMPORT_JOB = 'image-import';
+
+/** An image zip waiting in the artifact store to be imported, by its hash (the zip's SHA-256). */
+interface ImageImportPayload {
+  readonly projectId: string;
+  readonly dataset: string;
+  readonly input: { readonly hash: string; readonly bytes: number };
 }
 
 export interface ImageRow {
@@ -91,6 +102,8 @@ export class ImageService {
     private readonly engine: DataEngine,
     private readonly limits: ImageLimits,
     private readonly workDir: string,
+    /** Needed by `submitZip` only (the CLI's sweep builds the service without one). */
+    private readonly jobs?: JobQueue,
   ) {}
 
   /** Streams a zip body to a temporary file, then imports it; the temporary files are removed whatever happens. */
@@ -100,13 +113,8 @@ export class ImageService {
     body: AsyncIterable<Buffer | string>,
   ): Promise<{ version: DatasetVersion; created: boolean }> {
     await mkdir(this.workDir, { recursive: true, mode: 0o700 });
-    const base = join(this.workDir, `images-${randomBytes(8).toString('hex')}`);
-    const zipPath = `${base}.zip`;
-    const tablePath = `${base}.jsonl`;
-    // Images wait here until the whole zip is valid: a refused zip leaves nothing in the artifact store.
-    const stageDir = `${base}-images`;
+    const zipPath = join(this.workDir, `images-${randomBytes(8).toString('hex')}.zip`);
     try {
-      await mkdir(stageDir, { mode: 0o700 });
       const zipHash = createHash('sha256');
       const handle = await open(zipPath, 'wx', 0o600);
       let size = 0;
@@ -114,11 +122,7 @@ export class ImageService {
         for await (const piece of body) {
           const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
           size += chunk.byteLength;
-          if (size > this.limits.maxZipBytes)
-            throw new AppError(
-              'PAYLOAD_TOO_LARGE',
-              `the zip is larger than the limit of ${this.limits.maxZipBytes} bytes`,
-            );
+          if (size > this.limits.maxZipBytes) throw this.tooLarge();
           zipHash.update(chunk);
           await handle.write(chunk);
         }
@@ -126,13 +130,137 @@ export class ImageService {
         await handle.close();
       }
       if (size === 0) throw bad('the body is empty: send the zip file');
-      const rows = await this.readZip(zipPath, stageDir);
+      return await this.importFrom(projectId, dataset, zipPath, {
+        bytes: size,
+        sha256: zipHash.digest('hex'),
+      });
+    } finally {
+      await rm(zipPath, { force: true });
+    }
+  }
+
+  private tooLarge(): AppError {
+    return new AppError(
+      'PAYLOAD_TOO_LARGE',
+      `the zip is larger than the limit of ${this.limits.maxZipBytes} bytes`,
+    );
+  }
+
+  /**
+   * Stores a zip body in the artifact store and queues its import (`image-import`): the job names
+   * the zip by its hash, so any worker can read it and the artifact sweep keeps it while the job
+   * row exists. The name, the size and the zip signature are checked before anything is queued.
+   */
+  async submitZip(
+    projectId: string,
+    dataset: string,
+    body: AsyncIterable<Buffer | string>,
+    createdBy: string,
+  ): Promise<Job> {
+    if (!this.jobs) throw new Error('ImageService was built without a job queue');
+    if (!DATASET_NAME.test(dataset))
+      throw invalid(
+        'dataset',
+        'use 1 to 128 letters, digits, dots, dashes and underscores, starting with a letter or digit',
+      );
+    const writer = await this.artifacts.begin();
+    let ref: { hash: string; size: number };
+    try {
+      let head = Buffer.alloc(0);
+      for await (const piece of body) {
+        const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+        if (writer.size + chunk.byteLength > this.limits.maxZipBytes) throw this.tooLarge();
+        if (head.length < 4) head = Buffer.concat([head, chunk.subarray(0, 4)]);
+        await writer.write(chunk);
+      }
+      if (writer.size === 0) throw bad('the body is empty: send the zip file');
+      if (head.length < 4 || head.readUInt32LE(0) !== 0x04034b50) throw bad('the body is not a zip file');
+      ref = await writer.commit();
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+    const payload: ImageImportPayload = { projectId, dataset, input: { hash: ref.hash, bytes: ref.size } };
+    // A second attempt only after a crash (an AppError fails at once); re-running is safe: same images, same version.
+    return this.jobs.enqueue({ projectId, type: IMAGE_IMPORT_JOB, payload, createdBy, maxAttempts: 2 });
+  }
+
+  /** The `image-import` job handler: progress per image read, cancellable until the version is recorded. */
+  readonly handler: JobHandler = async (job: Job, ctx: JobContext): Promise<JobOutcome> => {
+    const p = job.payload as ImageImportPayload;
+    try {
+      const path = await this.artifacts.localPath(p.input.hash);
+      ctx.progress(0.01, 'reading the zip');
+      const { version, created } = await this.importFrom(
+        p.projectId,
+        p.dataset,
+        path,
+        { bytes: p.input.bytes, sha256: p.input.hash },
+        {
+          signal: ctx.signal,
+          onProgress: (fraction, message, images) =>
+            ctx.progress(fraction, message, images === undefined ? undefined : { images }),
+        },
+      );
+      return {
+        result: {
+          dataset: p.dataset,
+          version: version.version,
+          versionId: version.id,
+          created,
+          images: version.rowCount,
+          bytes: p.input.bytes,
+        },
+      };
+    } catch (error) {
+      // As the other import jobs: the catalogue code leads the job's error text.
+      if (error instanceof AppError && !error.message.startsWith(error.code))
+        throw new AppError(error.code, `${error.code}: ${error.message}`, error.errors, { cause: error });
+      throw error;
+    }
+  };
+
+  /**
+   * Imports a zip already on disk (left in place): its images are checked in a staging folder,
+   * stored once all passed, and listed in a table that becomes the version. `onProgress` hears
+   * of each image read (0 to 0.8, by the share of the zip read), the storing (to 0.9) and the
+   * table import (to 1); an abort through `signal` stops it before the version is recorded.
+   */
+  private async importFrom(
+    projectId: string,
+    dataset: string,
+    zipPath: string,
+    zip: { bytes: number; sha256: string },
+    options: {
+      signal?: AbortSignal;
+      onProgress?: (fraction: number, message: string, images?: number) => void;
+    } = {},
+  ): Promise<{ version: DatasetVersion; created: boolean }> {
+    await mkdir(this.workDir, { recursive: true, mode: 0o700 });
+    const base = join(this.workDir, `images-${randomBytes(8).toString('hex')}`);
+    const tablePath = `${base}.jsonl`;
+    // Images wait here until the whole zip is valid: a refused zip leaves nothing in the artifact store.
+    const stageDir = `${base}-images`;
+    const { signal, onProgress } = options;
+    try {
+      await mkdir(stageDir, { mode: 0o700 });
+      const rows = await this.readZip(zipPath, stageDir, signal, (images, read) =>
+        onProgress?.(0.8 * (read / Math.max(1, zip.bytes)), `${images} images read`, images),
+      );
       if (rows.length === 0) throw bad('the zip holds no PNG or JPEG image');
       // Every check passed: only now do the images go into the (content-addressed) store.
-      for (const hash of new Set(rows.map((r) => r.sha256))) {
-        if (await this.artifacts.has(hash)) continue;
-        const ref = await this.artifacts.put(await readFile(join(stageDir, hash)));
-        if (ref.hash !== hash) throw new Error('the artifact store named an image differently');
+      const hashes = [...new Set(rows.map((r) => r.sha256))];
+      for (const [i, hash] of hashes.entries()) {
+        signal?.throwIfAborted();
+        if (!(await this.artifacts.has(hash))) {
+          const ref = await this.artifacts.put(await readFile(join(stageDir, hash)));
+          if (ref.hash !== hash) throw new Error('the artifact store named an image differently');
+        }
+        onProgress?.(
+          0.8 + (0.1 * (i + 1)) / hashes.length,
+          `${i + 1} of ${hashes.length} images stored`,
+          rows.length,
+        );
       }
       rows.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
       const table = await open(tablePath, 'wx', 0o600);
@@ -144,28 +272,33 @@ export class ImageService {
       }
       const labels: Record<string, number> = {};
       for (const r of rows) labels[r.label] = (labels[r.label] ?? 0) + 1;
+      signal?.throwIfAborted();
       return await this.datasets.importFile(
         projectId,
         dataset,
         { path: tablePath, format: 'jsonl' },
         {
-          source: {
-            kind: 'images',
-            images: rows.length,
-            labels,
-            zip: { bytes: size, sha256: zipHash.digest('hex') },
-          },
+          source: { kind: 'images', images: rows.length, labels, zip },
           schemaOverrides: { file: 'text', label: 'categorical', format: 'categorical', sha256: 'text' },
+          ...(signal ? { signal } : {}),
+          ...(onProgress
+            ? { onProgress: (fraction, message) => onProgress(0.9 + 0.1 * fraction, message) }
+            : {}),
         },
       );
     } finally {
-      await rm(zipPath, { force: true });
       await rm(tablePath, { force: true });
       await rm(stageDir, { recursive: true, force: true });
     }
   }
 
-  private async readZip(path: string, stageDir: string): Promise<ImageRow[]> {
+  private async readZip(
+    path: string,
+    stageDir: string,
+    signal?: AbortSignal,
+    onImage?: (images: number, zipBytesRead: number) => void,
+  ): Promise<ImageRow[]> {
+    let read = 0;
     const rows: ImageRow[] = [];
     const pending: Promise<void>[] = [];
     let total = 0;
@@ -210,7 +343,10 @@ export class ImageService {
             if (final)
               pending.push(
                 this.stageImage(file.name, label, Buffer.concat(chunks), stageDir).then(
-                  (row) => void rows.push(row),
+                  (row) => {
+                    rows.push(row);
+                    onImage?.(rows.length, read);
+                  },
                   (e: unknown) => void (failure ??= e),
                 ),
               );
@@ -231,6 +367,8 @@ export class ImageService {
       // Small pieces bound what one push can inflate (deflate expands at most ~1032:1).
       for await (const chunk of createReadStream(path, { highWaterMark: 16 * 1024 })) {
         const piece = chunk as Buffer;
+        signal?.throwIfAborted();
+        read += piece.length;
         if (!started) {
           started = true;
           if (piece.readUInt32LE(0) !== 0x04034b50) throw bad('the body is not a zip file');
@@ -245,6 +383,8 @@ export class ImageService {
       failure ??= e;
     }
     await Promise.all(pending);
+    // A cancelled job stays a cancellation, not a broken zip.
+    if (signal?.aborted) throw signal.reason;
     if (failure)
       throw failure instanceof AppError
         ? failure
@@ -261,15 +401,18 @@ export class ImageService {
   private async stageImage(name: string, label: string, bytes: Buffer, stageDir: string): Promise<ImageRow> {
     const format = sniff(bytes);
     if (!format) throw bad(`${JSON.stringify(name)} is not a PNG or JPEG image`);
+    // A JPEG's size is its frame header's, found by the walk decodeJpeg checks again before decoding.
+    const header = format === 'png' ? pngHeaderSize(bytes) : jpegFrame(bytes);
     let width: number | undefined;
     let height: number | undefined;
-    try {
-      ({ width, height } = imageSize(bytes));
-    } catch {
-      // reported below
-    }
+    if (format === 'jpeg') ({ width, height } = header ?? {});
+    else
+      try {
+        ({ width, height } = imageSize(bytes));
+      } catch {
+        // reported below
+      }
     if (!width || !height) throw bad(`${JSON.stringify(name)} is a broken ${format.toUpperCase()} image`);
-    const header = format === 'png' ? pngHeaderSize(bytes) : undefined;
     const pixels = Math.max(width * height, header ? header.width * header.height : 0);
     if (pixels > this.maxImagePixels)
       throw bad(
@@ -358,12 +501,9 @@ function decode(bytes: Uint8Array, maxPixels: number): Rgba {
     const png = PNG.sync.read(Buffer.from(bytes));
     return { width: png.width, height: png.height, data: png.data };
   }
-  throw new AppError(
-    'ARCHIVE_INVALID',
-    format === 'jpeg'
-      ? 'JPEG images cannot be turned into tensors yet (no JPEG decoder); use PNG'
-      : 'not a PNG image',
-  );
+  // Refused the same way before decoding: the frame header's size against maxPixels.
+  if (format === 'jpeg') return decodeJpeg(bytes, maxPixels);
+  throw new AppError('ARCHIVE_INVALID', 'not a PNG or JPEG image');
 }
 
 /**

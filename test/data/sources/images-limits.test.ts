@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { zipSync } from 'fflate';
+import { encode } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { csv } from '../../../src/data/sources/image-scoring.js';
 import { imageTensor, pngHeaderSize } from '../../../src/data/sources/images.js';
@@ -54,6 +55,19 @@ function png(seed: number, size = 4): Buffer {
   return PNG.sync.write(image);
 }
 
+/** A small JPEG; with `declare`, its SOF0 frame header claims that width × height instead. */
+function jpeg(seed: number, declare?: { width: number; height: number }): Buffer {
+  const data = Buffer.alloc(8 * 8 * 4);
+  for (let i = 0; i < 64; i++) data.set([(seed * 37 + i) % 256, seed % 256, (4 * i) % 256, 255], 4 * i);
+  const bytes = Buffer.from(encode({ width: 8, height: 8, data }, 90).data);
+  if (declare) {
+    const at = bytes.indexOf(Buffer.from([0xff, 0xc0]));
+    bytes.writeUInt16BE(declare.height, at + 5);
+    bytes.writeUInt16BE(declare.width, at + 7);
+  }
+  return bytes;
+}
+
 function countFiles(dir: string): number {
   if (!existsSync(dir)) return 0;
   let n = 0;
@@ -97,6 +111,56 @@ describe('image dataset limits (issue #7)', () => {
     assert.match(r.body.detail, /huge\.png.*MASS_MAX_IMAGE_PIXELS/);
     assert.equal(stored(), before, 'no image reached the artifact store');
     assert.equal((await call(server, 'GET', '/v1/projects/imglim/datasets/huge', { key })).status, 404);
+  });
+
+  test('bad call: a small JPEG declaring 30000×30000 pixels, or with no frame header, is refused at upload; nothing is stored', async () => {
+    const before = stored();
+    const huge = await upload(
+      'huge-jpeg',
+      zipSync({ 'cats/ok.jpg': jpeg(1), 'cats/huge.jpg': jpeg(2, { width: 30000, height: 30000 }) }),
+    );
+    assert.equal(huge.status, 400, JSON.stringify(huge.body));
+    assert.equal(huge.body.code, 'ARCHIVE_INVALID');
+    assert.match(huge.body.detail, /huge\.jpg.*30000×30000.*MASS_MAX_IMAGE_PIXELS/);
+    const headless = Buffer.from([0xff, 0xd8, 0xff, 0xfe, 0x00, 0x04, 0x41, 0x42, 0xff, 0xd9]);
+    const broken = await upload(
+      'huge-jpeg',
+      zipSync({ 'cats/ok.jpg': jpeg(1), 'cats/broken.jpg': headless }),
+    );
+    assert.equal(broken.status, 400, JSON.stringify(broken.body));
+    assert.match(broken.body.detail, /broken\.jpg.*broken JPEG/);
+    assert.equal(stored(), before, 'no image reached the artifact store');
+    assert.equal((await call(server, 'GET', '/v1/projects/imglim/datasets/huge-jpeg', { key })).status, 404);
+  });
+
+  test("JPEG rows carry the frame header's size, and their images become tensors", async () => {
+    const r = await upload(
+      'jpegs',
+      zipSync({ 'a/1.jpg': jpeg(31), 'b/2.jpeg': jpeg(32), 'b/3.png': png(33, 6) }),
+    );
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const project = (await server.platform.services.auth.findProject('imglim'))!;
+    const version = await server.platform.services.datasets.getVersion(project.id, 'jpegs', 1);
+    const rows = await server.platform.services.images.list(version);
+    assert.deepEqual(
+      rows.map((row) => [row.file, row.width, row.height, row.format]),
+      [
+        ['a/1.jpg', 8, 8, 'jpeg'],
+        ['b/2.jpeg', 8, 8, 'jpeg'],
+        ['b/3.png', 6, 6, 'png'],
+      ],
+    );
+    const batch = await server.platform.services.images.tensor(version, { height: 4, width: 4, channels: 3 });
+    assert.deepEqual(batch.dims, [3, 3, 4, 4]);
+    const image = await call(
+      server,
+      'GET',
+      `/v1/projects/imglim/datasets/jpegs/versions/1/images/${rows[0]!.sha256}`,
+      {
+        key,
+      },
+    );
+    assert.equal(image.headers.get('content-type'), 'image/jpeg');
   });
 
   test('bad call: imageTensor refuses an image above the pixel limit before decoding it', () => {

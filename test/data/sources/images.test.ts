@@ -1,7 +1,8 @@
 // Image datasets: a zip of PNGs made from the first 200 rows of the shared digits set (8x8 pixels,
 // 0..16 as grey levels, one folder per label) goes in through the HTTP server; the images come
 // back by SHA-256; imageTensor turns the version into a [N,1,8,8] batch that the shared
-// digits_cnn.onnx classifies (accuracy > 0.9). Then the hostile zips: zip-slip names, a bomb,
+// digits_cnn.onnx classifies (accuracy > 0.9); the same digits as JPEGs score as well through a
+// scoring job. Then the hostile zips: zip-slip names, a bomb,
 // too many files, files that are not images, a body that is not a zip.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -9,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zipSync, type Zippable } from 'fflate';
+import { encode } from 'jpeg-js';
 import * as ort from 'onnxruntime-node';
 import { PNG } from 'pngjs';
 import { imageTensor, labelOf } from '../../../src/data/sources/images.js';
@@ -27,7 +29,20 @@ function digitPng(pixels: number[]): Buffer {
   return PNG.sync.write(png, { colorType: 0 });
 }
 
-function digitsZip(count: number): { zip: Uint8Array; labels: number[]; pixels: number[][] } {
+/** The same grey levels as a JPEG at quality 100 (jpeg-js's encoder: YCbCr, no chroma subsampling). */
+function digitJpeg(pixels: number[]): Buffer {
+  const data = Buffer.alloc(8 * 8 * 4);
+  pixels.forEach((v, i) => {
+    const g = Math.round((v / 16) * 255);
+    data.set([g, g, g, 255], 4 * i);
+  });
+  return encode({ width: 8, height: 8, data }, 100).data;
+}
+
+function digitsZip(
+  count: number,
+  format: 'png' | 'jpg' = 'png',
+): { zip: Uint8Array; labels: number[]; pixels: number[][] } {
   const lines = readFileSync(join(SHARED_DATA, 'digits.csv'), 'utf8')
     .trim()
     .split('\n')
@@ -40,7 +55,8 @@ function digitsZip(count: number): { zip: Uint8Array; labels: number[]; pixels: 
     const label = values.pop()!;
     labels.push(label);
     pixels.push(values);
-    files[`digits/${label}/${String(i).padStart(4, '0')}.png`] = digitPng(values);
+    files[`digits/${label}/${String(i).padStart(4, '0')}.${format}`] =
+      format === 'png' ? digitPng(values) : digitJpeg(values);
   });
   return { zip: zipSync(files, { level: 6 }), labels, pixels };
 }
@@ -152,6 +168,47 @@ describe('image datasets', { skip }, () => {
       json: { deployment: 'digits', model: 'digits-cnn' },
     });
     assert.equal(both.status, 400);
+  });
+
+  test('the same digits as JPEGs: an image dataset whose scoring job through the deployment keeps accuracy > 0.9', async () => {
+    const { zip, labels, pixels } = digitsZip(200, 'jpg');
+    const r = await upload('digits-jpeg', zip);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.rowCount, 200);
+    const project = (await server.platform.services.auth.findProject('img'))!;
+    const version = await server.platform.services.datasets.getVersion(project.id, 'digits-jpeg', 1);
+    const rows = await server.platform.services.images.list(version);
+    assert.ok(rows.every((row) => row.format === 'jpeg' && row.width === 8 && row.height === 8));
+    // Decoded JPEG pixels stay within 3/255 of the PNG grey levels (quality 100, lossy all the same).
+    const batch = await server.platform.services.images.tensor(version, { height: 8, width: 8 });
+    batch.rows.forEach((row, n) => {
+      const source = pixels[Number(/(\d+)\.jpg$/.exec(row.file)![1])]!;
+      for (let i = 0; i < 64; i++) {
+        const want = Math.round((source[i]! / 16) * 255) / 255;
+        assert.ok(Math.abs(batch.data[n * 64 + i]! - want) <= 3 / 255, `${row.file} pixel ${i}`);
+      }
+    });
+    const submit = await call(
+      server,
+      'POST',
+      '/v1/projects/img/datasets/digits-jpeg/versions/1/predictions',
+      {
+        key,
+        json: { deployment: 'digits' },
+      },
+    );
+    assert.equal(submit.status, 202, JSON.stringify(submit.body));
+    const job = await waitForJob(server, key, 'img', submit.body.id);
+    assert.equal(job.status, 'succeeded', job.error);
+    assert.equal(job.result.rows, 200);
+    assert.ok(job.result.accuracy > 0.9, `accuracy ${job.result.accuracy}`);
+    const csv = await call(server, 'GET', `/v1/projects/img/image-prediction-jobs/${job.id}/result`, { key });
+    const lines = String(csv.body).trim().split('\n').slice(1);
+    assert.equal(lines.length, 200);
+    for (const line of lines) {
+      const [file, label] = line.split(',');
+      assert.equal(Number(label), labels[Number(/(\d+)\.jpg$/.exec(file!)![1])], file);
+    }
   });
 
   test('the golden input of digits_cnn matches what imageTensor makes of the same pixels', () => {
