@@ -13,7 +13,7 @@ import { RECIPE_JOB, RecipeService } from './data/recipes/service.js';
 import { DatasetService } from './data/service.js';
 import { ConnectionService } from './data/sources/connections.js';
 import { IMAGE_PREDICT_JOB, ImageScoring } from './data/sources/image-scoring.js';
-import { IMAGE_IMPORT_JOB, ImageService } from './data/sources/images.js';
+import { IMAGE_IMPORT_JOB, ImageService, imageLimitsOf } from './data/sources/images.js';
 import { SecretBox } from './data/sources/secrets.js';
 import { IMPORT_JOB, SourceService } from './data/sources/service.js';
 import { BACKTEST_JOB, Decisions } from './decisions/index.js';
@@ -96,13 +96,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
     datasets,
     artifacts,
     dataEngine,
-    {
-      maxZipBytes: config.maxUploadBytes,
-      maxImages: config.maxImages,
-      maxImageBytes: config.maxImageBytes,
-      maxUnzippedBytes: config.maxUnzippedBytes,
-      maxImagePixels: config.maxImagePixels,
-    },
+    imageLimitsOf(config),
     join(config.home, 'tmp', 'sources'),
     jobs,
   );

@@ -80,12 +80,13 @@ async function sweepOffline(
     import('../../store/fs/index.js'),
     import('../../store/sweep.js'),
   ]);
-  const [{ DataEngine }, { DatasetService }, { ImageService }, { imageFileReferences }] = await Promise.all([
-    import('../../data/engine.js'),
-    import('../../data/service.js'),
-    import('../../data/sources/images.js'),
-    import('../../data/sources/image-references.js'),
-  ]);
+  const [{ DataEngine }, { DatasetService }, { ImageService, imageLimitsOf }, { imageFileReferences }] =
+    await Promise.all([
+      import('../../data/engine.js'),
+      import('../../data/service.js'),
+      import('../../data/sources/images.js'),
+      import('../../data/sources/image-references.js'),
+    ]);
   let config;
   try {
     config = loadConfig({ home, databaseUrl: databaseUrl ?? `sqlite:${join(home, 'mass.db')}` });
@@ -114,13 +115,7 @@ async function sweepOffline(
       datasets,
       artifacts,
       engine,
-      {
-        maxZipBytes: config.maxUploadBytes,
-        maxImages: config.maxImages,
-        maxImageBytes: config.maxImageBytes,
-        maxUnzippedBytes: config.maxUnzippedBytes,
-        maxImagePixels: config.maxImagePixels,
-      },
+      imageLimitsOf(config),
       join(config.home, 'tmp', 'sources'),
     );
     return await sweepArtifacts(store, artifacts, {

@@ -24,6 +24,23 @@ export interface ImageLimits {
   readonly maxImagePixels?: number;
 }
 
+/** The image limits from the server's settings (the MASS_MAX_* variables). */
+export function imageLimitsOf(settings: {
+  readonly maxUploadBytes: number;
+  readonly maxImages: number;
+  readonly maxImageBytes: number;
+  readonly maxUnzippedBytes: number;
+  readonly maxImagePixels: number;
+}): ImageLimits {
+  return {
+    maxZipBytes: settings.maxUploadBytes,
+    maxImages: settings.maxImages,
+    maxImageBytes: settings.maxImageBytes,
+    maxUnzippedBytes: settings.maxUnzippedBytes,
+    maxImagePixels: settings.maxImagePixels,
+  };
+}
+
 /** Default of MASS_MAX_IMAGE_PIXELS: 40 million pixels (about 800 MB to decode and plane). */
 export const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
 
