@@ -417,9 +417,11 @@ async function samplePass(
       : `(SELECT * FROM read_parquet(${quoteLiteral(path)}, file_row_number = true) WHERE file_row_number % ${step} = 0)`;
   // Read straight from DuckDB's double vectors into typed arrays (converting through JavaScript
   // values took ~80 ms and a heap number per value at 50,000 × 22); rows stay aligned, which the
-  // correlations need.
+  // correlations need. Missing values come as NaN, so every value is valid and a vector's doubles
+  // are copied as they are: @duckdb/node-api keeps them in a Float64Array view of DuckDB's chunk
+  // (`items`, outside its typed API); where it does not, they are read one by one.
   const result = await c.run(
-    `SELECT ${numeric.map((name) => `CAST(${quoteIdent(name)} AS DOUBLE)`).join(', ')} FROM ${source}`,
+    `SELECT ${numeric.map((name) => `coalesce(CAST(${quoteIdent(name)} AS DOUBLE), 'NaN'::DOUBLE)`).join(', ')} FROM ${source}`,
   );
   const aligned = numeric.map(() => new Float64Array(result.rowCount));
   for (let k = 0, offset = 0; k < result.chunkCount; k++) {
@@ -427,7 +429,9 @@ async function samplePass(
     const m = chunk.rowCount;
     aligned.forEach((out, j) => {
       const vector = chunk.getColumnVector(j) as DuckDBVector<number>;
-      for (let i = 0; i < m; i++) out[offset + i] = vector.getItem(i) ?? NaN;
+      const items = (vector as unknown as { items?: unknown }).items;
+      if (items instanceof Float64Array && items.length >= m) out.set(items.subarray(0, m), offset);
+      else for (let i = 0; i < m; i++) out[offset + i] = vector.getItem(i) ?? NaN;
     });
     offset += m;
   }
