@@ -392,6 +392,8 @@ interface Plan {
   exprs: string[];
   /** Numeric columns written as read: their non-finite values are nulled after, if any (see `write`). */
   finiteLater: string[];
+  /** Text columns written as read: trimmed after (blank values missing), if any needs it (see `write`). */
+  trimLater: string[];
 }
 
 async function plan(
@@ -403,6 +405,7 @@ async function plan(
   const columns: StoredColumn[] = [];
   const exprs: string[] = [];
   const finiteLater: string[] = [];
+  const trimLater: string[] = [];
   for (const [k, col] of relation.columns.entries()) {
     // A forced type converts from the column as read (the text of a CSV cell), not from the
     // inferred type: "0101" imposed as categorical stays "0101".
@@ -411,50 +414,76 @@ async function plan(
     const from = forced ? own : natives[k]!;
     const to = forced ? storageOfType(forced) : from;
     if (forced && to !== own) await checkCast(c, relation, col, forced);
-    // Numbers read as numbers are written as they are; the few files holding ±Infinity or NaN
-    // are rewritten after (see `write`): a CASE per value cost a tenth of a second a million rows.
+    // Numbers read as numbers and text read as text are written as they are; the few files with
+    // ±Infinity or NaN, or with text to trim, are rewritten after (see `write`): a CASE or a trim
+    // per value cost about a tenth of a second a million rows.
     if (own === 'numeric' && to === 'numeric') {
       exprs.push(`CAST(${col.ref} AS DOUBLE) AS ${quoteIdent(col.name)}`);
       finiteLater.push(col.name);
+    } else if (own === 'string' && to === 'string') {
+      exprs.push(`CAST(${col.ref} AS VARCHAR) AS ${quoteIdent(col.name)}`);
+      trimLater.push(col.name);
     } else exprs.push(`${convert(natural(col.ref, col.duckType, own), own, to)} AS ${quoteIdent(col.name)}`);
     columns.push({ name: col.name, storage: to, forced });
   }
-  return { relation, columns, exprs, finiteLater };
+  return { relation, columns, exprs, finiteLater, trimLater };
 }
 
 /**
- * Writes the plan's Parquet. Numeric columns written as read (`finiteLater`) whose footer does
- * not show finite bounds in every row group with values (DuckDB writes no min/max for a row
- * group holding ±Infinity or NaN) are then rewritten with those values as missing, as every
- * other path stores them; the rewrite keeps the row order.
+ * Writes the plan's Parquet, then normalizes the columns written as read where they need it:
+ * numeric columns (`finiteLater`) whose footer does not show finite bounds in every row group
+ * with values (DuckDB writes no min/max for a row group holding ±Infinity or NaN) get those
+ * values missing; text columns (`trimLater`) holding a value with spaces around it or a blank
+ * one (one scan of those columns, ~40 ms a million rows) get trimmed, blanks missing. Only then
+ * is the file rewritten from itself, in the same row order: what the casts did in the first
+ * pass, paid only by the files that need it.
  */
 async function write(c: DuckDBConnection, p: Plan, out: string): Promise<void> {
   await c.run(
     `COPY (SELECT ${p.exprs.join(', ')} FROM ${p.relation.sql}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd)`,
   );
-  if (p.finiteLater.length === 0) return;
-  const suspects = new Set(
-    (
+  const file = quoteLiteral(out);
+  const nonFinite =
+    p.finiteLater.length === 0
+      ? []
+      : (
+          await c.runAndReadAll(
+            `SELECT DISTINCT path_in_schema AS p FROM parquet_metadata(${file})
+             WHERE path_in_schema IN (${list(p.finiteLater)}) AND num_values > coalesce(stats_null_count, 0)
+               AND NOT (coalesce(isfinite(TRY_CAST(stats_min AS DOUBLE)), false)
+                        AND coalesce(isfinite(TRY_CAST(stats_max AS DOUBLE)), false))`,
+          )
+        )
+          .getRowObjectsJS()
+          .map((r) => String(r.p));
+  let untrimmed: string[] = [];
+  if (p.trimLater.length > 0) {
+    const row = (
       await c.runAndReadAll(
-        `SELECT DISTINCT path_in_schema AS p FROM parquet_metadata(${quoteLiteral(out)})
-         WHERE path_in_schema IN (${list(p.finiteLater)}) AND num_values > coalesce(stats_null_count, 0)
-           AND NOT (coalesce(isfinite(TRY_CAST(stats_min AS DOUBLE)), false)
-                    AND coalesce(isfinite(TRY_CAST(stats_max AS DOUBLE)), false))`,
+        `SELECT ${p.trimLater
+          .map((name, k) => {
+            const q = quoteIdent(name);
+            return `bool_or(${q} <> trim(${q}) OR ${q} = '') AS t${k}`;
+          })
+          .join(', ')} FROM read_parquet(${file})`,
       )
-    )
-      .getRowObjectsJS()
-      .map((r) => String(r.p)),
-  );
-  if (suspects.size === 0) return;
-  const fixed = `${out}.finite`;
+    ).getRowObjectsJS()[0]!;
+    untrimmed = p.trimLater.filter((_, k) => row[`t${k}`] === true);
+  }
+  if (nonFinite.length === 0 && untrimmed.length === 0) return;
+  const finite = new Set(nonFinite);
+  const trim = new Set(untrimmed);
+  const fixed = `${out}.fixed`;
   const select = p.columns
     .map((col) => {
       const q = quoteIdent(col.name);
-      return suspects.has(col.name) ? `(CASE WHEN isfinite(${q}) THEN ${q} END) AS ${q}` : q;
+      if (finite.has(col.name)) return `(CASE WHEN isfinite(${q}) THEN ${q} END) AS ${q}`;
+      if (trim.has(col.name)) return `NULLIF(trim(${q}), '') AS ${q}`;
+      return q;
     })
     .join(', ');
   await c.run(
-    `COPY (SELECT ${select} FROM read_parquet(${quoteLiteral(out)})) TO ${quoteLiteral(fixed)} (FORMAT parquet, COMPRESSION zstd)`,
+    `COPY (SELECT ${select} FROM read_parquet(${file})) TO ${quoteLiteral(fixed)} (FORMAT parquet, COMPRESSION zstd)`,
   );
   await rename(fixed, out);
 }

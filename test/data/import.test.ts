@@ -131,6 +131,48 @@ for (const dialect of DIALECTS) {
         },
       );
 
+      await t.test(
+        'text with spaces around is trimmed and blank text is missing (CSV, Parquet), rows in order',
+        async () => {
+          const lines = ['id,region,code'];
+          const regions = ['  north ', 'south', '   ', 'east  ', ' west'];
+          for (let i = 0; i < 25; i++) lines.push(`${i},${regions[i % 5]},k${i % 3}`);
+          const csv = await upload('name=spaced', lines.join('\n') + '\n');
+          assert.equal(csv.status, 201, JSON.stringify(csv.body));
+          const pq = await upload(
+            'name=spaced-pq&format=parquet',
+            await parquetBytes(
+              "SELECT i AS id, ['  north ', 'south', '   ', 'east  ', ' west'][(i % 5) + 1] AS region, 'k' || (i % 3) AS code FROM range(25) t(i)",
+            ),
+            'application/octet-stream',
+          );
+          assert.equal(pq.status, 201, JSON.stringify(pq.body));
+          const expected = ['north', 'south', null, 'east', 'west'];
+          for (const name of ['spaced', 'spaced-pq']) {
+            const rows = await call(
+              server,
+              'GET',
+              `/v1/projects/lab/datasets/${name}/versions/1/rows?limit=25`,
+              { key },
+            );
+            assert.deepEqual(
+              rows.body.rows.map((r: any) => [r.id, r.region, r.code]),
+              Array.from({ length: 25 }, (_, i) => [i, expected[i % 5], `k${i % 3}`]),
+              name,
+            );
+            const profile = await call(
+              server,
+              'GET',
+              `/v1/projects/lab/datasets/${name}/versions/1/profile`,
+              { key },
+            );
+            const region = profile.body.columns.find((c: any) => c.name === 'region');
+            assert.equal(region.missing, 5, name);
+            assert.equal(region.distinct, 4, name);
+          }
+        },
+      );
+
       await t.test('CSV: semicolons and windows-1252 detected; types, profile, rows, sample', async () => {
         const lines = ['id;city;amount;joined;member;note'];
         for (let i = 0; i < 200; i++)
