@@ -132,6 +132,10 @@ export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
   private sinceCheckpoint = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** A checkpoint the timer started, which `close` waits for before the store goes away. */
+  private periodic: Promise<void> = Promise.resolve();
+  /** Set by `close`: no more timers (its own checkpoint covers every entry). */
+  private closing = false;
 
   constructor(
     private readonly store: MetadataStore,
@@ -184,7 +188,7 @@ export class AuditLog {
   }
 
   private afterAppend(seq: number, hash: string): void {
-    if (!this.checkpoints) return;
+    if (!this.checkpoints || this.closing) return;
     if (++this.sinceCheckpoint >= this.checkpointEvery.entries) {
       this.sinceCheckpoint = 0;
       this.checkpoints.write(seq, hash);
@@ -192,7 +196,8 @@ export class AuditLog {
     }
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      void this.checkpoint();
+      // A failed periodic checkpoint is written by the next one, or at shutdown.
+      this.periodic = this.checkpoint().catch(() => undefined);
     }, this.checkpointEvery.ms);
     this.timer.unref();
   }
@@ -214,9 +219,17 @@ export class AuditLog {
     this.checkpoints.write(Number(head.seq), head.hash);
   }
 
+  /**
+   * Writes the last checkpoint once the appends in flight have landed (a response's entry is
+   * appended after the response is sent, so one may still be running when the server has
+   * closed), and leaves no timer or query behind: the store is closed right after.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    await this.tail;
     clearTimeout(this.timer);
     this.timer = undefined;
+    await this.periodic;
     await this.checkpoint();
   }
 

@@ -38,6 +38,22 @@ for (const dialect of DIALECTS) {
       return { store: fixture.store, log, dir, checkpoints };
     }
 
+    test('close waits for an append in flight, checkpoints it and leaves no timer behind', async (t) => {
+      const { log, checkpoints } = await setup(t, 2);
+      // A response's entry is appended after the response went out: it can still be running
+      // when the server closes. With a checkpoint due by time, its timer used to be armed after
+      // close had cleared it, and fired on a closed store.
+      const periodic = new AuditLog((log as unknown as { store: never }).store, checkpoints, {
+        entries: 1_000_000,
+        ms: 60_000,
+      });
+      const late = periodic.append(entry(3));
+      await periodic.close();
+      assert.equal(await late, 3);
+      assert.equal(checkpoints.read().at(-1)?.seq, 3);
+      assert.equal((periodic as unknown as { timer: unknown }).timer, undefined);
+    });
+
     test('an untouched chain verifies, with its checkpoint', async (t) => {
       const { log } = await setup(t);
       const report = await log.verify();
