@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -230,7 +230,7 @@ export class DatasetService {
         progress(0.6, 'profiling');
         // The file goes to the artifact store while DuckDB profiles it (its writer hashes on this
         // thread); it is committed only once the profile succeeded, else dropped.
-        staged = this.stage(out);
+        staged = this.artifacts.adopt(out);
         staged.catch(() => undefined);
         const profiled = await this.engine.withConnection((side) => profileParquet(c, out, columns, side));
         return { ...profiled, id };
@@ -408,14 +408,6 @@ export class DatasetService {
   }
 
   /** Stores the Parquet file and records the version in one transaction. */
-  /**
-   * Hands a scratch file to the artifact store (linked, not copied, where the store can: the
-   * local store on the same filesystem), not yet committed. The file is read and hashed here.
-   */
-  private async stage(path: string): Promise<ArtifactWriter> {
-    return this.artifacts.adopt(path);
-  }
-
   /** Commits a file (a path, or a writer it was staged into) and records it as the next version. */
   private async record(
     projectId: string,
@@ -431,7 +423,7 @@ export class DatasetService {
     },
     signal?: AbortSignal,
   ): Promise<{ version: DatasetVersion; created: boolean }> {
-    const writer = typeof parquet === 'string' ? await this.stage(parquet) : parquet;
+    const writer = typeof parquet === 'string' ? await this.artifacts.adopt(parquet) : parquet;
     if (signal?.aborted) {
       await writer.abort();
       signal.throwIfAborted();
@@ -679,14 +671,7 @@ export class DatasetService {
           `COPY (SELECT * FROM read_parquet(${quoteLiteral(parquet)})) TO ${quoteLiteral(temp)} (FORMAT csv, HEADER true, DELIMITER ',')`,
         ),
       );
-      const writer = await this.artifacts.begin();
-      try {
-        for await (const chunk of createReadStream(temp)) await writer.write(chunk as Buffer);
-      } catch (error) {
-        await writer.abort();
-        throw error;
-      }
-      return (await writer.commit()).hash;
+      return (await (await this.artifacts.adopt(temp)).commit()).hash;
     } finally {
       await rm(temp, { force: true });
     }

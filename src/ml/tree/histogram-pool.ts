@@ -62,7 +62,6 @@ const CTRL_WORDS = 32;
 
 export const OP = {
   exit: 0,
-  build: 1,
   subtract: 2,
   buildRows: 3,
   buildChunks: 4,
@@ -195,8 +194,6 @@ export class HistogramPool {
   private identity = false;
   private readonly slots: Float64Array[] = [];
   private readonly free: number[] = [];
-  private readonly shared: boolean;
-  private readonly arena: Arena | null;
   private readonly alloc: Allocator;
   private readonly nBins: Int32Array;
   private worker: Worker | null = null;
@@ -227,11 +224,9 @@ export class HistogramPool {
     // Every buffer a kernel reads goes in one WebAssembly memory when there is one to be had
     // (kernels.ts); else in SharedArrayBuffers for two threads, or on the heap for one.
     const arena = Arena.create(rows * (2 * stride + F + 56) + 8 * F * FEATURE_SPAN * 9 + 8 * F + 256);
-    this.arena = arena;
     this.kernels = (arena && wasmKernels(arena.memory)) ?? jsKernels;
     const alloc: Allocator = arena ?? (threaded ? sharedAllocator : heapAllocator);
     this.alloc = alloc;
-    this.shared = threaded;
     const shared = threaded;
     if (arena || (shared && !(columnBins.buffer instanceof SharedArrayBuffer))) {
       const copy = alloc.uint8(columnBins.length);
@@ -356,57 +351,9 @@ export class HistogramPool {
     const nf = this.featureCount;
     const halves = (end - begin) * nf >= PARALLEL_WORK;
     const mid = halves ? (begin + end) >> 1 : end;
-    const W = this.stride >> 2;
     // Nodes of a quarter of the rows or more are dense enough to be summed in place.
     const gathered = (end - begin) * 4 < this.order.length;
     const packed = this.packing !== null;
-    const run = (hist: Float64Array, from: number, to: number) => {
-      if (gathered)
-        this.kernels.gatherRows(
-          this.order,
-          this.source32,
-          this.ghRow,
-          this.work32,
-          this.gh,
-          W,
-          this.unitHessian,
-          from,
-          to,
-        );
-      if (packed) {
-        this.kernels.buildPacked(
-          hist,
-          gathered ? this.work : this.source,
-          this.stride,
-          gathered ? this.positions : this.order,
-          from,
-          to,
-          gathered ? this.gh : this.ghRow,
-          this.packing!.slots,
-          this.nBins,
-          this.features,
-          this.identity,
-          0,
-          nf,
-        );
-        return;
-      }
-      buildRowMajor(
-        hist,
-        gathered ? this.work : this.source,
-        this.stride,
-        this.nBins,
-        gathered ? this.positions : this.order,
-        from,
-        to,
-        gathered ? this.gh : this.ghRow,
-        this.unitHessian,
-        this.features,
-        this.identity,
-        0,
-        nf,
-      );
-    };
     const threaded = halves && this.control !== null;
     // Column by column when the node still has a few rows per cache line of a column (its bins
     // are then read mostly from cache); a sparser node reads each row's line once instead.
@@ -423,11 +370,11 @@ export class HistogramPool {
       this.start(OP.buildRows, k, -1, mid, end, 0, nf);
     }
     const hist = this.slots[k]!;
-    run(hist, begin, mid);
+    this.sumRows(hist, begin, mid, gathered);
     if (!halves) return;
     const partial = this.partial!;
     if (threaded) this.finish();
-    else run(partial, mid, end);
+    else this.sumRows(partial, mid, end, gathered);
     if (packed) {
       combinePacked(hist, partial, 1, this.packing!.slots, this.nBins, this.features, 0, nf);
       return;
@@ -441,6 +388,64 @@ export class HistogramPool {
   }
 
   /**
+   * Sums rows order[from..to) into `hist` on this thread: gathered into node order first (bins
+   * and values) when `gathered`, else read in place; packed or not as the tree is. `clear` false
+   * adds to a packed histogram as it is (a build in chunks).
+   */
+  private sumRows(hist: Float64Array, from: number, to: number, gathered: boolean, clear = true): void {
+    if (gathered)
+      this.kernels.gatherRows(
+        this.order,
+        this.source32,
+        this.ghRow,
+        this.work32,
+        this.gh,
+        this.stride >> 2,
+        this.unitHessian,
+        from,
+        to,
+      );
+    const bins = gathered ? this.work : this.source;
+    const order = gathered ? this.positions : this.order;
+    const v = gathered ? this.gh : this.ghRow;
+    const nf = this.featureCount;
+    if (this.packing) {
+      this.kernels.buildPacked(
+        hist,
+        bins,
+        this.stride,
+        order,
+        from,
+        to,
+        v,
+        this.packing.slots,
+        this.nBins,
+        this.features,
+        this.identity,
+        0,
+        nf,
+        clear,
+      );
+      return;
+    }
+    buildRowMajor(
+      hist,
+      bins,
+      this.stride,
+      this.nBins,
+      order,
+      from,
+      to,
+      v,
+      this.unitHessian,
+      this.features,
+      this.identity,
+      0,
+      nf,
+    );
+  }
+
+  /**
    * A packed build shared by both threads in chunks of rows, each thread claiming the next chunk
    * when done with its last: neither waits for the other, whatever its speed or how late it
    * starts. Packed sums are exact, so the histogram does not depend on who summed which chunk.
@@ -449,7 +454,6 @@ export class HistogramPool {
     const c = this.control!;
     const nf = this.featureCount;
     const hist = this.slots[k]!;
-    const W = this.stride >> 2;
     Atomics.store(c, CTRL.next, begin);
     c[CTRL.gathered] = gathered ? 1 : 0;
     this.start(OP.buildChunks, k, -1, begin, end, 0, nf);
@@ -458,35 +462,7 @@ export class HistogramPool {
     for (;;) {
       const from = Atomics.add(c, CTRL.next, CHUNK_ROWS);
       if (from >= end) break;
-      const to = Math.min(end, from + CHUNK_ROWS);
-      if (gathered)
-        this.kernels.gatherRows(
-          this.order,
-          this.source32,
-          this.ghRow,
-          this.work32,
-          this.gh,
-          W,
-          slots === 1,
-          from,
-          to,
-        );
-      this.kernels.buildPacked(
-        hist,
-        gathered ? this.work : this.source,
-        this.stride,
-        gathered ? this.positions : this.order,
-        from,
-        to,
-        gathered ? this.gh : this.ghRow,
-        slots,
-        this.nBins,
-        this.features,
-        this.identity,
-        0,
-        nf,
-        false,
-      );
+      this.sumRows(hist, from, Math.min(end, from + CHUNK_ROWS), gathered, false);
     }
     this.finish();
     combinePacked(hist, this.partial!, 1, slots, this.nBins, this.features, 0, nf);

@@ -44,6 +44,55 @@ function slot(k: number): Float64Array {
   return slots[k]!;
 }
 
+/**
+ * The helper's share of a build into its own histogram: rows order[from..to) gathered into node
+ * order first (as the command says) or read in place, packed or not as the tree is; `clear`
+ * false adds to a packed histogram (a build in chunks). The owner's side is HistogramPool.sumRows.
+ */
+function sumRows(from: number, to: number, tFrom: number, tTo: number, clear: boolean): void {
+  const gathered = ctrl[CTRL.gathered] === 1;
+  const unitHessian = ctrl[CTRL.unitHessian] === 1;
+  if (gathered) gatherRows(rowOrder, source, ghRow, work32, gh, data.F >> 2, unitHessian, from, to);
+  const bins = gathered ? rowBins : sourceBytes;
+  const rows = gathered ? order : rowOrder;
+  const v = gathered ? gh : ghRow;
+  const identity = ctrl[CTRL.identity] === 1;
+  const slots = ctrl[CTRL.packed] as 0 | 1 | 2;
+  if (slots !== 0)
+    buildPacked(
+      partial,
+      bins,
+      data.F,
+      rows,
+      from,
+      to,
+      v,
+      slots,
+      nBins,
+      features,
+      identity,
+      tFrom,
+      tTo,
+      clear,
+    );
+  else
+    buildRowMajor(
+      partial,
+      bins,
+      data.F,
+      nBins,
+      rows,
+      from,
+      to,
+      v,
+      unitHessian,
+      features,
+      identity,
+      tFrom,
+      tTo,
+    );
+}
+
 let seen = 0;
 for (;;) {
   // Spin for the next command, then sleep until woken (see HistogramPool.start).
@@ -60,98 +109,17 @@ for (;;) {
   if (op === OP.exit) break;
   const tFrom = ctrl[CTRL.tFrom]!;
   const tTo = ctrl[CTRL.tTo]!;
-  if (op === OP.build) {
-    buildRowMajor(
-      slot(ctrl[CTRL.slot]!),
-      rowBins,
-      data.F,
-      nBins,
-      order,
-      ctrl[CTRL.begin]!,
-      ctrl[CTRL.end]!,
-      gh,
-      ctrl[CTRL.unitHessian] === 1,
-      features,
-      ctrl[CTRL.identity] === 1,
-      tFrom,
-      tTo,
-    );
-  } else if (op === OP.buildRows) {
+  if (op === OP.buildRows) {
     // Rows gathered into node order first, or read in place (see HistogramPool.build).
-    const gathered = ctrl[CTRL.gathered] === 1;
-    if (gathered) {
-      gatherRows(
-        rowOrder,
-        source,
-        ghRow,
-        work32,
-        gh,
-        data.F >> 2,
-        ctrl[CTRL.unitHessian] === 1,
-        ctrl[CTRL.begin]!,
-        ctrl[CTRL.end]!,
-      );
-    }
-    const slots = ctrl[CTRL.packed] as 0 | 1 | 2;
-    if (slots !== 0) {
-      buildPacked(
-        partial,
-        gathered ? rowBins : sourceBytes,
-        data.F,
-        gathered ? order : rowOrder,
-        ctrl[CTRL.begin]!,
-        ctrl[CTRL.end]!,
-        gathered ? gh : ghRow,
-        slots,
-        nBins,
-        features,
-        ctrl[CTRL.identity] === 1,
-        tFrom,
-        tTo,
-      );
-    } else
-      buildRowMajor(
-        partial,
-        gathered ? rowBins : sourceBytes,
-        data.F,
-        nBins,
-        gathered ? order : rowOrder,
-        ctrl[CTRL.begin]!,
-        ctrl[CTRL.end]!,
-        gathered ? gh : ghRow,
-        ctrl[CTRL.unitHessian] === 1,
-        features,
-        ctrl[CTRL.identity] === 1,
-        tFrom,
-        tTo,
-      );
+    sumRows(ctrl[CTRL.begin]!, ctrl[CTRL.end]!, tFrom, tTo, true);
   } else if (op === OP.buildChunks) {
     // A packed build in chunks claimed from the shared counter (see HistogramPool.buildChunks).
-    const gathered = ctrl[CTRL.gathered] === 1;
     const end = ctrl[CTRL.end]!;
-    const slots = ctrl[CTRL.packed] as 1 | 2;
-    clearPacked(partial, slots, nBins, features, tFrom, tTo);
+    clearPacked(partial, ctrl[CTRL.packed] as 1 | 2, nBins, features, tFrom, tTo);
     for (;;) {
       const from = Atomics.add(ctrl, CTRL.next, CHUNK_ROWS);
       if (from >= end) break;
-      const to = Math.min(end, from + CHUNK_ROWS);
-      if (gathered) gatherRows(rowOrder, source, ghRow, work32, gh, data.F >> 2, slots === 1, from, to);
-      buildPacked(
-        partial,
-        gathered ? rowBins : sourceBytes,
-        data.F,
-        gathered ? order : rowOrder,
-        from,
-        to,
-        gathered ? gh : ghRow,
-        slots,
-        nBins,
-        features,
-        ctrl[CTRL.identity] === 1,
-        tFrom,
-        tTo,
-        false,
-      );
+      sumRows(from, Math.min(end, from + CHUNK_ROWS), tFrom, tTo, false);
     }
   } else if (op === OP.buildColumns) {
     // The second half of the rows gathered here, then features claimed from the shared counter
