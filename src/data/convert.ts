@@ -2,7 +2,7 @@ import { rename } from 'node:fs/promises';
 import { DuckDBTypeId, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { AppError, invalid } from '../errors/index.js';
 import { quoteIdent, quoteLiteral } from './engine.js';
-import type { CsvDialect } from './input.js';
+import { readHead, type CsvDialect } from './input.js';
 import type { ColumnType } from './schema.js';
 
 /** How a column is stored in the Parquet file of a version. */
@@ -19,10 +19,21 @@ export interface StoredColumn {
   readonly storage: Storage;
   /** The type the caller asked for (categorical or text for strings), if any. */
   readonly forced?: ColumnType | undefined;
+  /**
+   * Text written as read, not yet checked (the caller asked to check it later: the profile does,
+   * and cleanText fixes the file if needed): for values with spaces around them or blank ones
+   * ('spaces'), and also for the spellings of a missing value ('spellings': a CSV read with
+   * blank-only nulls, see convertToParquet).
+   */
+  readonly raw?: RawText;
 }
+
+export type RawText = 'spaces' | 'spellings';
 
 /** Spellings of a missing value in CSV files, as pandas and R write them. */
 export const MISSING_SPELLINGS = ['', 'NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None', '?'];
+/** The spellings other than blank. */
+const SPELLED = MISSING_SPELLINGS.filter((s) => s !== '');
 const TRUE_SPELLINGS = ['true', 'yes', 't', 'y'];
 const FALSE_SPELLINGS = ['false', 'no', 'f', 'n'];
 
@@ -104,6 +115,8 @@ interface RelationColumn {
 interface Relation {
   readonly sql: string;
   readonly columns: RelationColumn[];
+  /** A CSV's sniffed types (the fast path). */
+  readonly sniffed?: Sniffed;
 }
 
 /** What DuckDB's sniffer found in a CSV file: each column's type and the date formats. */
@@ -113,7 +126,7 @@ interface Sniffed {
   readonly timestampFormat: string | null;
 }
 
-function csvArgs(spec: Extract<SourceSpec, { kind: 'csv' }>): string[] {
+function csvArgs(spec: Extract<SourceSpec, { kind: 'csv' }>, nulls = MISSING_SPELLINGS): string[] {
   const d = spec.dialect;
   return [
     quoteLiteral(spec.path),
@@ -122,7 +135,7 @@ function csvArgs(spec: Extract<SourceSpec, { kind: 'csv' }>): string[] {
     `escape=${quoteLiteral(d.quote)}`,
     `header=${d.header}`,
     'skip=0',
-    `nullstr=[${list(MISSING_SPELLINGS)}]`,
+    `nullstr=[${list(nulls)}]`,
     'strict_mode=true',
     "encoding='utf-8'",
   ];
@@ -133,10 +146,14 @@ function csvArgs(spec: Extract<SourceSpec, { kind: 'csv' }>): string[] {
  * with line numbers in errors), or in the types the sniffer found, so that the conversion does
  * not sniff the file a second time.
  */
-function csvRelation(spec: Extract<SourceSpec, { kind: 'csv' }>, sniffed?: Sniffed): string {
+function csvRelation(
+  spec: Extract<SourceSpec, { kind: 'csv' }>,
+  sniffed?: Sniffed,
+  nulls = MISSING_SPELLINGS,
+): string {
   const types = sniffed?.types ?? spec.dialect.names.map(() => 'VARCHAR');
   const columns = types.map((type, i) => `${quoteLiteral(`c${i}`)}: ${quoteLiteral(type)}`).join(', ');
-  const args = [...csvArgs(spec), 'auto_detect=false', `columns={${columns}}`];
+  const args = [...csvArgs(spec, nulls), 'auto_detect=false', `columns={${columns}}`];
   if (sniffed?.dateFormat) args.push(`dateformat=${quoteLiteral(sniffed.dateFormat)}`);
   if (sniffed?.timestampFormat) args.push(`timestampformat=${quoteLiteral(sniffed.timestampFormat)}`);
   return `read_csv(${args.join(', ')})`;
@@ -204,6 +221,7 @@ async function openRelation(c: DuckDBConnection, spec: SourceSpec, strict: boole
     const sql = csvRelation(spec, sniffed);
     return {
       sql,
+      sniffed,
       columns: spec.dialect.names.map((name, i) => ({
         name,
         ref: quoteIdent(`c${i}`),
@@ -434,11 +452,20 @@ async function plan(
  * numeric columns (`finiteLater`) whose footer does not show finite bounds in every row group
  * with values (DuckDB writes no min/max for a row group holding ±Infinity or NaN) get those
  * values missing; text columns (`trimLater`) holding a value with spaces around it or a blank
- * one (one scan of those columns, ~40 ms a million rows) get trimmed, blanks missing. Only then
- * is the file rewritten from itself, in the same row order: what the casts did in the first
- * pass, paid only by the files that need it.
+ * one get trimmed, blanks missing. Only then is the file rewritten from itself, in the same row
+ * order: what the casts did in the first pass, paid only by the files that need it. The text
+ * check is one scan of those columns (~40 ms a million rows); with `textLater` it is left to the
+ * caller (the profile reads those columns anyway) and the columns are returned `raw`.
  */
-async function write(c: DuckDBConnection, p: Plan, out: string): Promise<void> {
+async function write(
+  c: DuckDBConnection,
+  p: Plan,
+  out: string,
+  textLater: boolean,
+  /** Text read as text may hold spelled missing values (a CSV read with blank-only nulls). */
+  spellings: boolean,
+): Promise<StoredColumn[]> {
+  const kind: RawText = spellings ? 'spellings' : 'spaces';
   await c.run(
     `COPY (SELECT ${p.exprs.join(', ')} FROM ${p.relation.sql}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd)`,
   );
@@ -457,35 +484,107 @@ async function write(c: DuckDBConnection, p: Plan, out: string): Promise<void> {
           .getRowObjectsJS()
           .map((r) => String(r.p));
   let untrimmed: string[] = [];
-  if (p.trimLater.length > 0) {
+  if (p.trimLater.length > 0 && !textLater) {
     const row = (
       await c.runAndReadAll(
-        `SELECT ${p.trimLater
-          .map((name, k) => {
-            const q = quoteIdent(name);
-            return `bool_or(${q} <> trim(${q}) OR ${q} = '') AS t${k}`;
-          })
-          .join(', ')} FROM read_parquet(${file})`,
+        `SELECT ${p.trimLater.map((name, k) => `${needsCleaning(quoteIdent(name), kind)} AS t${k}`).join(', ')} FROM read_parquet(${file})`,
       )
     ).getRowObjectsJS()[0]!;
     untrimmed = p.trimLater.filter((_, k) => row[`t${k}`] === true);
   }
-  if (nonFinite.length === 0 && untrimmed.length === 0) return;
-  const finite = new Set(nonFinite);
-  const trim = new Set(untrimmed);
+  await rewrite(c, out, p.columns, new Set(nonFinite), new Map(untrimmed.map((name) => [name, kind])));
+  if (!textLater) return p.columns;
+  const raw = new Set(p.trimLater);
+  return p.columns.map((col) => (raw.has(col.name) ? { ...col, raw: kind } : col));
+}
+
+/**
+ * The aggregate telling whether raw text column `q` holds a value it must not keep as it is:
+ * spaces around it, blank, or (`spellings`) a spelling of a missing value.
+ */
+export function needsCleaning(q: string, raw: RawText): string {
+  const spelled = raw === 'spellings' ? ` OR ${q} IN (${list(SPELLED)})` : '';
+  return `bool_or(${q} <> trim(${q}) OR ${q} = ''${spelled})`;
+}
+
+/** The same test as needsCleaning, on one value (DuckDB's trim removes spaces only). */
+export const uncleanValue = (v: string, raw: RawText) =>
+  v === '' || v.startsWith(' ') || v.endsWith(' ') || (raw === 'spellings' && SPELLED.includes(v));
+
+/** A raw text column cleaned: a spelled missing value (as read) or a blank one missing, others trimmed. */
+function cleaned(q: string, raw: RawText): string {
+  const trimmed = `NULLIF(trim(${q}), '')`;
+  return raw === 'spellings' ? `CASE WHEN ${q} IN (${list(SPELLED)}) THEN NULL ELSE ${trimmed} END` : trimmed;
+}
+
+/**
+ * Rewrites a Parquet file from itself, in the same row order, with the `nonFinite` columns' ±Infinity
+ * and NaN missing and the `unclean` text columns cleaned (see `cleaned`); nothing when both are
+ * empty.
+ */
+async function rewrite(
+  c: DuckDBConnection,
+  out: string,
+  columns: readonly StoredColumn[],
+  nonFinite: ReadonlySet<string>,
+  unclean: ReadonlyMap<string, RawText>,
+): Promise<void> {
+  if (nonFinite.size === 0 && unclean.size === 0) return;
   const fixed = `${out}.fixed`;
-  const select = p.columns
+  const select = columns
     .map((col) => {
       const q = quoteIdent(col.name);
-      if (finite.has(col.name)) return `(CASE WHEN isfinite(${q}) THEN ${q} END) AS ${q}`;
-      if (trim.has(col.name)) return `NULLIF(trim(${q}), '') AS ${q}`;
+      if (nonFinite.has(col.name)) return `(CASE WHEN isfinite(${q}) THEN ${q} END) AS ${q}`;
+      const raw = unclean.get(col.name);
+      if (raw) return `${cleaned(q, raw)} AS ${q}`;
       return q;
     })
     .join(', ');
   await c.run(
-    `COPY (SELECT ${select} FROM read_parquet(${file})) TO ${quoteLiteral(fixed)} (FORMAT parquet, COMPRESSION zstd)`,
+    `COPY (SELECT ${select} FROM read_parquet(${quoteLiteral(out)})) TO ${quoteLiteral(fixed)} (FORMAT parquet, COMPRESSION zstd)`,
   );
   await rename(fixed, out);
+}
+
+/**
+ * Cleans the `unclean` raw text columns of a Parquet file written by convertToParquet with
+ * `textLater` (see `cleaned`), in place; returns the columns, none of them raw any more.
+ */
+export async function cleanText(
+  c: DuckDBConnection,
+  out: string,
+  columns: readonly StoredColumn[],
+  unclean: readonly string[],
+): Promise<StoredColumn[]> {
+  const kinds = new Map(columns.filter((col) => col.raw).map((col) => [col.name, col.raw!]));
+  await rewrite(
+    c,
+    out,
+    columns,
+    new Set(),
+    new Map(unclean.map((name) => [name, kinds.get(name) ?? 'spaces'])),
+  );
+  return columns.map(({ raw: _, ...col }) => col);
+}
+
+/** How much of a CSV file spellingsInHead looks at. */
+const SPELLING_HEAD_BYTES = 1 << 20;
+
+/** Whether a field of the CSV's first MiB is a spelled missing value (NA, null, ?, ...), quoted or not. */
+async function spellingsInHead(spec: Extract<SourceSpec, { kind: 'csv' }>): Promise<boolean> {
+  const head = (await readHead(spec.path, SPELLING_HEAD_BYTES)).toString('utf8');
+  const d = escapeRegExp(spec.dialect.delimiter);
+  const q = escapeRegExp(spec.dialect.quote);
+  const words = SPELLED.map(escapeRegExp).join('|');
+  return new RegExp(`(?:^|${d}|[\\r\\n])(?:${q})?(?:${words})(?:${q})?(?=${d}|[\\r\\n]|$)`).test(head);
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A cast failing on a spelled missing value ("Could not convert string "NA" to 'DOUBLE'"). */
+function spelledFailure(error: unknown): boolean {
+  const value = /Could not convert string "(.*?)"/.exec(duckMessage(error))?.[1];
+  return value !== undefined && SPELLED.includes(value);
 }
 
 /**
@@ -499,15 +598,28 @@ export async function convertToParquet(
   spec: SourceSpec,
   out: string,
   overrides: Record<string, ColumnType>,
+  /** Leave the check of text read as text to the caller (see `write`). */
+  textLater = false,
 ): Promise<StoredColumn[]> {
   if (spec.kind === 'csv') {
     if (Object.keys(overrides).length === 0) {
       try {
         const relation = await openRelation(c, spec, false);
         const natives = relation.columns.map((col) => storageOf(col.duckType) ?? 'string');
+        // DuckDB compares every value with every spelling of a missing value (~15% of the read
+        // for ten): where the head of the file has none but blanks, it reads with blank-only
+        // nulls. A spelling further down makes a typed column fail its cast (read again with
+        // all of them); in text it stays a value until the check of raw text nulls it.
+        if (!(await spellingsInHead(spec))) {
+          const lean = { ...relation, sql: csvRelation(spec, relation.sniffed, ['']) };
+          try {
+            return await write(c, await plan(c, lean, natives, {}), out, textLater, true);
+          } catch (error) {
+            if (!spelledFailure(error)) throw error;
+          }
+        }
         const p = await plan(c, relation, natives, {});
-        await write(c, p, out);
-        return p.columns;
+        return await write(c, p, out, textLater, false);
       } catch (error) {
         if (error instanceof AppError && error.code !== 'CSV_INVALID') throw error;
         // An interrupted query (the import found its content already stored) is not retried.
@@ -526,11 +638,10 @@ export async function convertToParquet(
     }
     const p = await plan(c, relation, natives, overrides);
     try {
-      await write(c, p, out);
+      return await write(c, p, out, textLater, false);
     } catch (error) {
       throw csvFailure(error);
     }
-    return p.columns;
   }
   const code = spec.kind === 'json' ? 'JSON_INVALID' : 'PARQUET_INVALID';
   const relation = await openRelation(c, spec, false);
@@ -553,13 +664,12 @@ export async function convertToParquet(
   });
   const p = await plan(c, relation, natives, overrides);
   try {
-    await write(c, p, out);
+    return await write(c, p, out, textLater, false);
   } catch (error) {
     throw new AppError(code, `the file cannot be converted: ${duckMessage(error).split('\n')[0]}`, [
       { path: 'file', message: 'unreadable' },
     ]);
   }
-  return p.columns;
 }
 
 function checkOverrides(columns: RelationColumn[], overrides: Record<string, ColumnType>): void {

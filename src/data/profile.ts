@@ -1,6 +1,6 @@
 import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { quoteIdent, quoteLiteral } from './engine.js';
-import type { StoredColumn } from './convert.js';
+import { needsCleaning, uncleanValue, type StoredColumn } from './convert.js';
 import type { ColumnSchema, ColumnType, DatasetSchema } from './schema.js';
 
 export const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] as const;
@@ -87,7 +87,8 @@ function typeOf(
  * low-cardinality columns, one read of at most 50,000 evenly spaced rows of the numeric columns
  * (quantiles, histograms, correlations and the distinct count of decimals, computed here) and
  * one small group-by per high-cardinality string column for its top values. Returns the profile
- * and the version's schema.
+ * and the version's schema, and the `raw` text columns found to hold a value they must not keep
+ * as it is (`unclean`: the file must be cleaned and profiled again, see cleanText).
  */
 export async function profileParquet(
   c: DuckDBConnection,
@@ -95,13 +96,22 @@ export async function profileParquet(
   columns: readonly StoredColumn[],
   /** A second connection: the sample pass then runs alongside the first full pass. */
   side?: DuckDBConnection,
-): Promise<{ profile: DatasetProfile; schema: DatasetSchema }> {
+): Promise<{ profile: DatasetProfile; schema: DatasetSchema; unclean: string[] }> {
   const rowsInFile = Number(
     (
       await c.runAndReadAll(`SELECT sum(num_rows) AS n FROM parquet_file_metadata(${quoteLiteral(path)})`)
     ).getRowObjectsJS()[0]!.n ?? 0,
   );
-  const sampling = samplePass(side ?? c, path, columns, rowsInFile);
+  // The sample is read on the side connection; what Node computes from it runs while DuckDB
+  // goes on with the value counts there.
+  const reading = readSample(side ?? c, path, columns, rowsInFile);
+  // (On the next turn of the event loop: the value counts' query, chained below, starts first.)
+  const sampling = reading.then(
+    (read) =>
+      new Promise<ReturnType<typeof summarizeSample>>((done) =>
+        setImmediate(() => done(summarizeSample(columns, read))),
+      ),
+  );
   // Handled below; keeps a failure of the first pass from leaving this one unhandled.
   sampling.catch(() => undefined);
   const from = `read_parquet(${quoteLiteral(path)})`;
@@ -126,7 +136,7 @@ export async function profileParquet(
   const knownCounts: Promise<ValueCounts[]> =
     known.length === 0
       ? Promise.resolve([])
-      : sampling
+      : reading
           .then(() =>
             valueCounts(
               side ?? c,
@@ -145,7 +155,7 @@ export async function profileParquet(
     // Present values from the footer's null counts when every row group has them (DuckDB writes them).
     const nulls = bounds.get(col.name)?.nulls;
     if (nulls === undefined) parts.push(`count(${x}) AS nn${k}`);
-    // Decimal columns get their distinct count from the sample pass (see samplePass).
+    // Decimal columns get their distinct count from the sample (see summarizeSample).
     if (!exact[k] && col.storage !== 'numeric') parts.push(`approx_count_distinct(${x}) AS d${k}`);
     if (isNumber(col)) {
       const v = `CAST(${x} AS DOUBLE)`;
@@ -156,18 +166,24 @@ export async function profileParquet(
           parts.push(`min(${v}) AS mn${k}`, `max(${v}) AS mx${k}`);
         parts.push(`avg(${v}) AS av${k}`, `stddev_samp(${v}) AS sd${k}`);
       } else {
-        // Bounds known: sums of the values and their squares about the range's midpoint (a
-        // fifth of the full pass cheaper than avg and stddev_samp's running updates; centred, so
-        // the variance keeps its precision unless the range is ~10^6 standard deviations wide).
-        shifts.set(k, midpoint);
-        const d = `(${v} - CAST(${midpoint} AS DOUBLE))`;
+        // Bounds known: sums of the values and their squares (a fifth of the full pass cheaper
+        // than avg and stddev_samp's running updates), about the range's midpoint where the
+        // values sit far from zero against their range (centred, the variance keeps its
+        // precision unless the range is ~10^6 standard deviations wide). Where zero is within a
+        // range's width of the midpoint, centring could gain at most a factor 9 in rounding
+        // error and costs a tenth of the pass: the sums are plain.
+        const shift = Math.abs(midpoint) > known!.hi! - known!.lo! ? midpoint : 0;
+        shifts.set(k, shift);
+        const d = shift === 0 ? v : `(${v} - CAST(${shift} AS DOUBLE))`;
         parts.push(`sum(${d}) AS s1${k}`, `sum(${d} * ${d}) AS s2${k}`);
       }
     } else if (col.storage === 'datetime') {
       parts.push(`min(${x}) AS mn${k}`, `max(${x}) AS mx${k}`);
     } else if (col.storage === 'string' && !exact[k]) {
-      // (Columns counted exactly get these from their value counts below.)
+      // (Columns counted exactly get these from their value counts below, and their values are
+      // checked for spaces around them there.)
       parts.push(`avg(length(${x})) AS len${k}`, `count(${x}) FILTER (WHERE contains(${x}, ' ')) AS sp${k}`);
+      if (col.raw) parts.push(`${needsCleaning(x, col.raw)} AS tr${k}`);
     }
   });
   const first = (await c.runAndReadAll(`SELECT ${parts.join(', ')} FROM ${from}`)).getRowObjectsJS()[0]!;
@@ -204,8 +220,17 @@ export async function profileParquet(
     ...(await knownCounts),
     ...(later.length > 0 ? [await valueCounts(c, from, q, later, new Set())] : []),
   ];
+  const unclean = new Set(
+    columns.filter((col, k) => col.raw && first[`tr${k}`] === true).map((col) => col.name),
+  );
   for (const { lists, lengths } of counts) {
-    for (const [k, list] of lists) secondRow[`v${k}`] = list;
+    for (const [k, list] of lists) {
+      secondRow[`v${k}`] = list;
+      const col = columns[k]!;
+      const raw = col.raw;
+      if (raw && list.some((e) => typeof e.key === 'string' && uncleanValue(e.key, raw)))
+        unclean.add(col.name);
+    }
     for (const [k, m] of lengths) {
       first[`len${k}`] = m.present > 0 ? m.chars / m.present : null;
       first[`sp${k}`] = m.spaced;
@@ -300,6 +325,7 @@ export async function profileParquet(
       correlations: sampled.correlations,
     },
     schema: { columns: schemaColumns, rowCount: n },
+    unclean: [...unclean],
   };
 }
 
@@ -375,42 +401,34 @@ async function footerBounds(
   return out;
 }
 
+interface SampleRead {
+  /** The numeric columns, in order. */
+  readonly numeric: string[];
+  /** Their sampled values, rows aligned across columns (missing values as NaN). */
+  readonly aligned: Float64Array[];
+  /** Every row was read. */
+  readonly complete: boolean;
+  /** Rows in the file. */
+  readonly n: number;
+}
+
 /**
  * One read of at most 50,000 evenly spaced rows of the numeric columns (every k-th row; all rows
- * of a smaller set), as aligned lists: their quantiles, histograms, distinct counts and the
- * Pearson correlations among them are computed here (a few milliseconds for 50,000 rows, where
- * DuckDB's holistic and pairwise aggregates took hundreds).
+ * of a smaller set), as aligned lists: summarizeSample computes their quantiles, histograms,
+ * distinct counts and correlations in Node (a few milliseconds for 50,000 rows, where DuckDB's
+ * holistic and pairwise aggregates took hundreds).
  */
-async function samplePass(
+async function readSample(
   c: DuckDBConnection,
   path: string,
   columns: readonly StoredColumn[],
   n: number,
-): Promise<{
-  quantiles: Map<string, (number | null)[] | null>;
-  /** Per column, its sampled values sorted ascending (missing values left out). */
-  values: Map<string, Float64Array>;
-  distinct: Map<string, number>;
-  present: Map<string, number>;
-  /** Every row was in the sample: its distinct counts and histograms are exact. */
-  complete: boolean;
-  correlations: DatasetProfile['correlations'];
-}> {
+): Promise<SampleRead> {
   const numeric = columns
     .filter((col) => col.storage === 'integer' || col.storage === 'numeric')
     .map((col) => col.name);
-  const names = numeric.slice(0, MAX_CORRELATION_COLUMNS);
-  const matrix = names.map((_, i) => names.map((__, j) => (i === j ? 1 : null)) as (number | null)[]);
   const step = Math.max(1, Math.ceil(n / CORRELATION_ROWS));
-  if (numeric.length === 0 || n === 0)
-    return {
-      quantiles: new Map(),
-      values: new Map(),
-      distinct: new Map(),
-      present: new Map(),
-      complete: true,
-      correlations: { columns: names, matrix, rows: n },
-    };
+  if (numeric.length === 0 || n === 0) return { numeric, aligned: [], complete: true, n };
   const source =
     step === 1
       ? `read_parquet(${quoteLiteral(path)})`
@@ -435,6 +453,34 @@ async function samplePass(
     });
     offset += m;
   }
+  return { numeric, aligned, complete: step === 1, n };
+}
+
+/** The sample's quantiles, values, distinct counts and correlations (see readSample). */
+function summarizeSample(
+  columns: readonly StoredColumn[],
+  { numeric, aligned, complete, n }: SampleRead,
+): {
+  quantiles: Map<string, (number | null)[] | null>;
+  /** Per column, its sampled values (missing values left out). */
+  values: Map<string, Float64Array>;
+  distinct: Map<string, number>;
+  present: Map<string, number>;
+  /** Every row was in the sample: its distinct counts and histograms are exact. */
+  complete: boolean;
+  correlations: DatasetProfile['correlations'];
+} {
+  const names = numeric.slice(0, MAX_CORRELATION_COLUMNS);
+  const matrix = names.map((_, i) => names.map((__, j) => (i === j ? 1 : null)) as (number | null)[]);
+  if (aligned.length === 0)
+    return {
+      quantiles: new Map(),
+      values: new Map(),
+      distinct: new Map(),
+      present: new Map(),
+      complete: true,
+      correlations: { columns: names, matrix, rows: n },
+    };
   const rows = aligned[0]?.length ?? 0;
   const values = new Map<string, Float64Array>();
   const quantiles = new Map<string, (number | null)[] | null>();
@@ -486,7 +532,7 @@ async function samplePass(
     quantiles,
     values,
     distinct,
-    complete: step === 1,
+    complete,
     present,
     correlations: { columns: names, matrix, rows },
   };

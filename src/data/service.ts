@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { AppError, invalid, notFound } from '../errors/index.js';
 import type { ArtifactStore, ArtifactWriter } from '../store/artifacts.js';
 import { newId, nowIso, type MetadataStore } from '../store/metadata.js';
-import { convertToParquet, recastParquet, type SourceSpec, type StoredColumn } from './convert.js';
+import { convertToParquet, recastParquet, cleanText, type SourceSpec, type StoredColumn } from './convert.js';
 import { quoteLiteral, type DataEngine } from './engine.js';
 import {
   detectEncoding,
@@ -218,7 +218,8 @@ export class DatasetService {
         );
         let columns: StoredColumn[];
         try {
-          columns = await convertToParquet(c, spec, out, overrides);
+          // Text read as text is checked by the profile, which reads it anyway (see cleanText).
+          columns = await convertToParquet(c, spec, out, overrides, true);
         } catch (error) {
           await watching;
           await identity; // a failure to read the file wins
@@ -232,7 +233,18 @@ export class DatasetService {
         // thread); it is committed only once the profile succeeded, else dropped.
         staged = this.artifacts.adopt(out);
         staged.catch(() => undefined);
-        const profiled = await this.engine.withConnection((side) => profileParquet(c, out, columns, side));
+        let profiled = await this.engine.withConnection((side) => profileParquet(c, out, columns, side));
+        if (profiled.unclean.length > 0) {
+          // Text with spaces around values, blank ones or spelled missing ones (few files):
+          // cleaned, then profiled again.
+          const first = staged;
+          staged = undefined;
+          await first.then((w) => w.abort());
+          const cleanedColumns = await cleanText(c, out, columns, profiled.unclean);
+          staged = this.artifacts.adopt(out);
+          staged.catch(() => undefined);
+          profiled = await this.engine.withConnection((side) => profileParquet(c, out, cleanedColumns, side));
+        }
         return { ...profiled, id };
       });
       if ('unchanged' in done) return { version: done.unchanged, created: false };

@@ -170,6 +170,121 @@ for (const dialect of DIALECTS) {
             assert.equal(region.missing, 5, name);
             assert.equal(region.distinct, 4, name);
           }
+          // Many distinct values (not counted one by one): found by the profile's full pass.
+          const many = ['id,label'];
+          for (let i = 0; i < 1500; i++)
+            many.push(`${i},${i === 700 ? '  ' : i % 100 === 7 ? ` item ${i}  ` : `item ${i}`}`);
+          const wide = await upload('name=spaced-many', many.join('\n') + '\n');
+          assert.equal(wide.status, 201, JSON.stringify(wide.body));
+          const profile = await call(
+            server,
+            'GET',
+            '/v1/projects/lab/datasets/spaced-many/versions/1/profile',
+            { key },
+          );
+          const label = profile.body.columns.find((c: any) => c.name === 'label');
+          assert.equal(label.missing, 1);
+          assert.equal(label.distinctApprox, true);
+          const rows = await call(
+            server,
+            'GET',
+            `/v1/projects/lab/datasets/spaced-many/versions/1/rows?offset=600&limit=200`,
+            { key },
+          );
+          assert.deepEqual(
+            rows.body.rows.map((r: any) => r.label),
+            Array.from({ length: 200 }, (_, k) => (k + 600 === 700 ? null : `item ${k + 600}`)),
+          );
+        },
+      );
+
+      await t.test(
+        'spelled missing values (NA, null, ?) only beyond the first MiB: missing in numbers, dates and text',
+        async () => {
+          // The head has blanks only, so the file is read with blank-only nulls first; the
+          // spellings further down fail the casts (read again) or stay in text until the check.
+          const spelled = ['NA', 'null', '?', 'N/A', 'None'];
+          const lines = ['id,amount,day,tier,note'];
+          const rows = 40_000;
+          const late = (i: number) => i >= 36_000 && i % 1000 === 0;
+          for (let i = 0; i < rows; i++) {
+            const s = spelled[(i / 1000) % spelled.length]!;
+            lines.push(
+              [
+                i,
+                late(i) ? s : i % 9 === 0 ? '' : (i * 0.5).toFixed(1),
+                late(i) ? s : `2024-02-${String((i % 28) + 1).padStart(2, '0')}`,
+                late(i) ? s : ['gold', 'silver', 'bronze'][i % 3],
+                late(i) ? `"${s}"` : `note ${i}`,
+              ].join(','),
+            );
+          }
+          const text = lines.join('\n') + '\n';
+          assert.ok(text.indexOf('\n36000,') > 2 ** 20, 'spellings only beyond the first MiB');
+          const up = await upload('name=spelled', text);
+          assert.equal(up.status, 201, JSON.stringify(up.body));
+          const types = Object.fromEntries(up.body.schema.columns.map((c: any) => [c.name, c.type]));
+          assert.deepEqual(types, {
+            id: 'integer',
+            amount: 'numeric',
+            day: 'datetime',
+            tier: 'categorical',
+            note: 'text',
+          });
+          const profile = await call(server, 'GET', '/v1/projects/lab/datasets/spelled/versions/1/profile', {
+            key,
+          });
+          const missing = Object.fromEntries(profile.body.columns.map((c: any) => [c.name, c.missing]));
+          const blanks = Array.from({ length: rows }, (_, i) => i).filter(
+            (i) => !late(i) && i % 9 === 0,
+          ).length;
+          assert.deepEqual(missing, { id: 0, amount: blanks + 4, day: 4, tier: 4, note: 4 });
+          const tier = profile.body.columns.find((c: any) => c.name === 'tier');
+          assert.deepEqual(tier.top.map((e: any) => e.value).sort(), ['bronze', 'gold', 'silver']);
+          const got = await call(
+            server,
+            'GET',
+            '/v1/projects/lab/datasets/spelled/versions/1/rows?offset=37999&limit=3',
+            { key },
+          );
+          assert.deepEqual(
+            got.body.rows.map((r: any) => [r.id, r.amount, r.tier, r.note]),
+            [
+              [37999, 18999.5, ['gold', 'silver', 'bronze'][37999 % 3], 'note 37999'],
+              [38000, null, null, null],
+              [38001, 19000.5, ['gold', 'silver', 'bronze'][38001 % 3], 'note 38001'],
+            ],
+          );
+          // Spellings in text only: no cast fails, the read stays blank-only and the profile's
+          // check nulls them (a few values: from the value counts; many: in the full pass).
+          const textOnly = lines.map((line, n) => {
+            const i = n - 1;
+            if (n === 0 || !late(i)) return line;
+            const cells = line.split(',');
+            return [cells[0], (i * 0.5).toFixed(1), '2024-03-01', cells[3], cells[4]].join(',');
+          });
+          const up2 = await upload('name=spelled-text', textOnly.join('\n') + '\n');
+          assert.equal(up2.status, 201, JSON.stringify(up2.body));
+          const profile2 = await call(
+            server,
+            'GET',
+            '/v1/projects/lab/datasets/spelled-text/versions/1/profile',
+            { key },
+          );
+          assert.deepEqual(Object.fromEntries(profile2.body.columns.map((c: any) => [c.name, c.missing])), {
+            id: 0,
+            amount: blanks,
+            day: 0,
+            tier: 4,
+            note: 4,
+          });
+          assert.deepEqual(
+            profile2.body.columns
+              .find((c: any) => c.name === 'tier')
+              .top.map((e: any) => e.value)
+              .sort(),
+            ['bronze', 'gold', 'silver'],
+          );
         },
       );
 
