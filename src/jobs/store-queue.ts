@@ -313,7 +313,9 @@ export class StoreJobQueue implements JobQueue {
     try {
       const outcome = await handler(job, ctx);
       await pending;
-      if (controller.signal.aborted) throw controller.signal.reason;
+      // A cancel is honoured while the handler runs, through its signal. Once it has returned,
+      // its work stands (a dataset version it recorded, say) and the job succeeds: marking it
+      // cancelled now would leave that work behind a job that says it did nothing.
       await this.store.transaction(async (trx) => {
         const now = nowIso();
         // Lock the row and check we still own it before any side effect: a late worker (its lease
