@@ -78,9 +78,16 @@ function bad(detail: string): AppError {
   return new AppError('ARCHIVE_INVALID', detail);
 }
 
-/** Inputs in zips that carry no image: folders, macOS resource forks, hidden files. */
+/**
+ * Inputs in zips that carry no image: folders, macOS resource forks, hidden files (`.DS_Store`,
+ * `.git/...`). A `.` or `..` segment is not hidden: labelOf refuses the name.
+ */
 function ignored(name: string): boolean {
-  return name.endsWith('/') || name.startsWith('__MACOSX/') || name.split('/').some((p) => p.startsWith('.'));
+  return (
+    name.endsWith('/') ||
+    name.startsWith('__MACOSX/') ||
+    name.split('/').some((p) => p.startsWith('.') && p !== '.' && p !== '..')
+  );
 }
 
 /**
