@@ -144,6 +144,8 @@ export class DatasetService {
     name: string,
     file: ImportFile,
     options: ImportOptions,
+    /** The file's SHA-256, when the caller computed it while writing the file (an upload). */
+    fileHash?: string,
   ): Promise<{ version: DatasetVersion; created: boolean }> {
     checkName(name);
     if (!(FILE_FORMATS as readonly string[]).includes(file.format))
@@ -162,7 +164,7 @@ export class DatasetService {
     const keyOf = (base: string) => (plain ? base : sha256(canonical({ content: base, ...settings })));
     // The file's SHA-256 is computed while DuckDB converts it (DuckDB's CSV → Parquet keeps about
     // one core busy); the identity check waits for it when the caller gave no contentKey.
-    const hashing = fileSha256(file.path);
+    const hashing = fileHash !== undefined ? Promise.resolve(fileHash) : fileSha256(file.path);
     hashing.catch(() => undefined);
     const known = options.contentKey !== undefined ? keyOf(options.contentKey) : undefined;
     try {
@@ -303,6 +305,9 @@ export class DatasetService {
       const path = join(work, 'body');
       let size = 0;
       const limit = options.maxBytes;
+      // Hashed as it arrives (the upload, not the CPU, sets the pace): the import does not read
+      // the file a second time for its identity.
+      const hash = createHash('sha256');
       await pipeline(
         body,
         async function* (source: AsyncIterable<Buffer | string>) {
@@ -311,12 +316,13 @@ export class DatasetService {
             size += chunk.byteLength;
             if (size > limit)
               throw new AppError('PAYLOAD_TOO_LARGE', `the file is larger than the limit of ${limit} bytes`);
+            hash.update(chunk);
             yield chunk;
           }
         },
         createWriteStream(path, { mode: 0o600 }),
       );
-      return await this.importFile(projectId, name, { ...file, path }, options);
+      return await this.importFile(projectId, name, { ...file, path }, options, hash.digest('hex'));
     } finally {
       await rm(work, { recursive: true, force: true });
     }

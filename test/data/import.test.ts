@@ -2,6 +2,7 @@
 // stored profile, preview and sample, schema editing, versions stored as CSV before DuckDB, on
 // SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -311,6 +312,8 @@ for (const dialect of DIALECTS) {
         });
         assert.equal(up.body.sourceInfo.kind, 'upload');
         assert.equal(up.body.sourceInfo.file.delimiter, ';');
+        // Hashed as it was uploaded: the bytes as sent, before any transcoding.
+        assert.equal(up.body.sourceInfo.file.sha256, createHash('sha256').update(body).digest('hex'));
         assert.match(up.body.sourceInfo.file.encoding, /windows-1252|iso-8859-1/);
 
         const again = await upload('name=people', body);
