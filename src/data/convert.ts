@@ -62,6 +62,8 @@ function natural(ref: string, duckType: string, storage: Storage): string {
     case 'boolean':
       return ref;
     case 'datetime':
+      // Dates stay dates (four bytes a value, and a cast less per value); readers take both.
+      if (duckType.toUpperCase() === 'DATE') return ref;
       return /WITH TIME ZONE|TIMESTAMPTZ/i.test(duckType)
         ? `make_timestamp(epoch_us(${ref}))`
         : `CAST(${ref} AS TIMESTAMP)`;
