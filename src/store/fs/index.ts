@@ -84,6 +84,9 @@ export class FsArtifactStore implements ArtifactStore {
         hasher.update(chunk as Buffer);
         size += (chunk as Buffer).byteLength;
       }
+      // On disk now, while the caller works on (an import profiles the file): commit's own sync
+      // then has little left to wait for.
+      await handle.datasync();
       return new FsWriter(this, handle, tmpPath, { hasher, size });
     } catch (error) {
       await handle?.close().catch(() => undefined);
