@@ -11,7 +11,6 @@ import { quoteLiteral, type DataEngine } from './engine.js';
 import {
   detectEncoding,
   checkFileSize,
-  fileSha256,
   FILE_FORMATS,
   readHead,
   settleDialect,
@@ -20,6 +19,7 @@ import {
   type CsvOptions,
   type FileFormat,
 } from './input.js';
+import { backgroundSha256 } from './hasher.js';
 import { profileParquet, type DatasetProfile } from './profile.js';
 import { readRows, sampleRows, type RowsPage } from './rows.js';
 import { COLUMN_TYPES, type ColumnType, type DatasetSchema } from './schema.js';
@@ -162,9 +162,9 @@ export class DatasetService {
     };
     const plain = file.format === 'csv' && !settings.csv && !settings.sheet && !settings.schema;
     const keyOf = (base: string) => (plain ? base : sha256(canonical({ content: base, ...settings })));
-    // The file's SHA-256 is computed while DuckDB converts it (DuckDB's CSV → Parquet keeps about
-    // one core busy); the identity check waits for it when the caller gave no contentKey.
-    const hashing = fileHash !== undefined ? Promise.resolve(fileHash) : fileSha256(file.path);
+    // The file's SHA-256 is computed while DuckDB converts it, on a thread of lower priority that
+    // takes the CPU the conversion leaves idle; the identity check waits for it.
+    const hashing = fileHash !== undefined ? Promise.resolve(fileHash) : backgroundSha256(file.path);
     hashing.catch(() => undefined);
     const known = options.contentKey !== undefined ? keyOf(options.contentKey) : undefined;
     try {
