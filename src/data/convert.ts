@@ -1,4 +1,4 @@
-import { rename } from 'node:fs/promises';
+import { copyFile, link, rename } from 'node:fs/promises';
 import { DuckDBTypeId, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { AppError, invalid } from '../errors/index.js';
 import { quoteIdent, quoteLiteral } from './engine.js';
@@ -467,10 +467,21 @@ async function write(
   /** Text read as text may hold spelled missing values (a CSV read with blank-only nulls). */
   spellings: boolean,
 ): Promise<StoredColumn[]> {
-  const kind: RawText = spellings ? 'spellings' : 'spaces';
   await c.run(
     `COPY (SELECT ${p.exprs.join(', ')} FROM ${p.relation.sql}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd)`,
   );
+  return normalize(c, p, out, textLater, spellings);
+}
+
+/** The checks and the rewrite of `write`, on a Parquet file at `out` holding the plan's columns. */
+async function normalize(
+  c: DuckDBConnection,
+  p: Plan,
+  out: string,
+  textLater: boolean,
+  spellings: boolean,
+): Promise<StoredColumn[]> {
+  const kind: RawText = spellings ? 'spellings' : 'spaces';
   const file = quoteLiteral(out);
   const nonFinite =
     p.finiteLater.length === 0
@@ -569,6 +580,19 @@ export async function cleanText(
   return columns.map(({ raw: _, ...col }) => col);
 }
 
+/** DuckDB's SQL names of the storage types, as a stored version's Parquet holds them. */
+const STORAGE_TYPES = new Set(['BIGINT', 'DOUBLE', 'BOOLEAN', 'VARCHAR', 'DATE', 'TIMESTAMP']);
+const isStorageType = (duckType: string) => STORAGE_TYPES.has(duckType.toUpperCase());
+
+/** A hard link to `from` at `to`, or a copy across filesystems. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
+}
+
 /** How much of a CSV file spellingsInHead looks at. */
 const SPELLING_HEAD_BYTES = 1 << 20;
 
@@ -602,6 +626,8 @@ export async function convertToParquet(
   overrides: Record<string, ColumnType>,
   /** Leave the check of text read as text to the caller (see `write`). */
   textLater = false,
+  /** A Parquet file Mass wrote itself: kept as it is where its columns are in their storage types. */
+  asWritten = false,
 ): Promise<StoredColumn[]> {
   if (spec.kind === 'csv') {
     if (Object.keys(overrides).length === 0) {
@@ -666,6 +692,17 @@ export async function convertToParquet(
   });
   const p = await plan(c, relation, natives, overrides);
   try {
+    // Mass's own Parquet (a recipe's output, written by this DuckDB with zstd) whose every column
+    // is already in its storage type is taken as it is: rewriting it would copy every value for
+    // nothing. Its numbers and text are checked as a rewrite's would be.
+    if (
+      asWritten &&
+      spec.kind === 'parquet' &&
+      relation.columns.every((col) => isStorageType(col.duckType))
+    ) {
+      await linkOrCopy(spec.path, out);
+      return await normalize(c, p, out, textLater, false);
+    }
     return await write(c, p, out, textLater, false);
   } catch (error) {
     throw new AppError(code, `the file cannot be converted: ${duckMessage(error).split('\n')[0]}`, [

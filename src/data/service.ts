@@ -90,6 +90,11 @@ export interface ImportOptions {
    * inside the transaction that records the version, so that a cancelled import records nothing.
    */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The file is a Parquet file Mass's DuckDB wrote (a recipe's output): columns already in their
+   * storage types are kept as written instead of being rewritten (see convertToParquet).
+   */
+  readonly asWritten?: boolean | undefined;
 }
 
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -221,7 +226,7 @@ export class DatasetService {
         let columns: StoredColumn[];
         try {
           // Text read as text is checked by the profile, which reads it anyway (see cleanText).
-          columns = await convertToParquet(c, spec, out, overrides, true);
+          columns = await convertToParquet(c, spec, out, overrides, true, options.asWritten === true);
         } catch (error) {
           await watching;
           await identity; // a failure to read the file wins

@@ -477,6 +477,8 @@ export class RecipeService {
             },
             lineage: { inputs: Object.values(p.inputs), recipeVersionId: p.recipeVersionId },
             signal: ctx.signal,
+            // Written just now by this DuckDB: kept as it is where its types are already Mass's.
+            asWritten: true,
             // The import reports before each phase, the last one before the version is recorded:
             // throwing there when the job was cancelled abandons the import with nothing stored.
             onProgress: (f, message) => {

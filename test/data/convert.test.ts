@@ -1,0 +1,71 @@
+// convertToParquet on Parquet input that Mass wrote itself (a recipe's output): kept as written
+// where every column is in its storage type, still cleaned where it must be.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { convertToParquet } from '../../src/data/convert.js';
+
+test('a Parquet file in storage types is kept as written (asWritten), and cleaned where needed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mass-convert-'));
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  t.after(() => {
+    c.closeSync();
+    db.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const write = async (name: string, select: string) => {
+    const path = join(dir, name);
+    await c.run(`COPY (${select}) TO '${path}' (FORMAT parquet, COMPRESSION zstd)`);
+    return path;
+  };
+  const columns = `i AS id, i / 2 AS x, 'v' || (i % 3) AS s, DATE '2024-01-01' + CAST(i AS INTEGER) AS d, i % 2 = 0 AS f`;
+  const clean = await write('clean.parquet', `SELECT ${columns} FROM range(100) t(i)`);
+  const kept = join(dir, 'kept.parquet');
+  const stored = await convertToParquet(c, { kind: 'parquet', path: clean }, kept, {}, false, true);
+  assert.deepEqual(
+    stored.map((col) => [col.name, col.storage]),
+    [
+      ['id', 'integer'],
+      ['x', 'numeric'],
+      ['s', 'string'],
+      ['d', 'datetime'],
+      ['f', 'boolean'],
+    ],
+  );
+  // The same file (a hard link where the filesystem allows one), not a rewrite.
+  assert.equal(statSync(kept).ino, statSync(clean).ino);
+  const rewritten = join(dir, 'rewritten.parquet');
+  await convertToParquet(c, { kind: 'parquet', path: clean }, rewritten, {}, false, false);
+  assert.notEqual(statSync(rewritten).ino, statSync(clean).ino);
+
+  // An infinity and text with spaces or blank: rewritten, rows in order.
+  const dirty = await write(
+    'dirty.parquet',
+    `SELECT i AS id, CASE WHEN i = 3 THEN 'inf'::DOUBLE ELSE i / 2 END AS x, ['a', ' b ', ''][i % 3 + 1] AS s FROM range(6) t(i)`,
+  );
+  const fixed = join(dir, 'fixed.parquet');
+  await convertToParquet(c, { kind: 'parquet', path: dirty }, fixed, {}, false, true);
+  const rows = (await c.runAndReadAll(`SELECT id, x, s FROM '${fixed}'`)).getRowObjectsJS();
+  assert.deepEqual(
+    rows.map((r) => [Number(r.id), r.x, r.s]),
+    [
+      [0, 0, 'a'],
+      [1, 0.5, 'b'],
+      [2, 1, null],
+      [3, null, 'a'],
+      [4, 2, 'b'],
+      [5, 2.5, null],
+    ],
+  );
+  // A column outside the storage types (INTEGER) means a rewrite, in BIGINT.
+  const narrow = await write('narrow.parquet', 'SELECT CAST(i AS INTEGER) AS n FROM range(5) t(i)');
+  const widened = join(dir, 'widened.parquet');
+  await convertToParquet(c, { kind: 'parquet', path: narrow }, widened, {}, false, true);
+  assert.notEqual(statSync(widened).ino, statSync(narrow).ino);
+  const type = (await c.runAndReadAll(`DESCRIBE SELECT * FROM '${widened}'`)).getRowObjectsJS()[0]!;
+  assert.equal(type.column_type, 'BIGINT');
+});
