@@ -1,12 +1,13 @@
-// convertToParquet on Parquet input that Mass wrote itself (a recipe's output): kept as written
-// where every column is in its storage type, still cleaned where it must be.
+// convertToParquet: Parquet input that Mass wrote itself (a recipe's output) kept as written
+// where every column is in its storage type, still cleaned where it must be; dates kept as DATE.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { convertToParquet } from '../../src/data/convert.js';
+import { settleDialect } from '../../src/data/input.js';
 
 test('a Parquet file in storage types is kept as written (asWritten), and cleaned where needed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mass-convert-'));
@@ -68,4 +69,38 @@ test('a Parquet file in storage types is kept as written (asWritten), and cleane
   assert.notEqual(statSync(widened).ino, statSync(narrow).ino);
   const type = (await c.runAndReadAll(`DESCRIBE SELECT * FROM '${widened}'`)).getRowObjectsJS()[0]!;
   assert.equal(type.column_type, 'BIGINT');
+});
+
+test('CSV dates are stored as DATE, timestamps as TIMESTAMP; both read back as the same instants', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mass-convert-'));
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  t.after(() => {
+    c.closeSync();
+    db.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const text = 'day,at\n2024-03-01,2024-03-01 10:30:00\n2024-03-02,2024-03-02 00:00:00\n';
+  const path = join(dir, 'dates.csv');
+  writeFileSync(path, text);
+  const dialect = settleDialect(text, 'csv', {}, 'utf-8');
+  const out = join(dir, 'dates.parquet');
+  const stored = await convertToParquet(c, { kind: 'csv', path, dialect }, out, {});
+  assert.deepEqual(
+    stored.map((col) => col.storage),
+    ['datetime', 'datetime'],
+  );
+  const types = (await c.runAndReadAll(`DESCRIBE SELECT * FROM '${out}'`)).getRowObjectsJS();
+  assert.deepEqual(
+    types.map((r) => r.column_type),
+    ['DATE', 'TIMESTAMP'],
+  );
+  const rows = (await c.runAndReadAll(`SELECT "day", "at" FROM '${out}'`)).getRowObjectsJS();
+  assert.deepEqual(
+    rows.map((r) => [(r.day as Date).toISOString(), (r.at as Date).toISOString()]),
+    [
+      ['2024-03-01T00:00:00.000Z', '2024-03-01T10:30:00.000Z'],
+      ['2024-03-02T00:00:00.000Z', '2024-03-02T00:00:00.000Z'],
+    ],
+  );
 });
