@@ -216,6 +216,7 @@ async function main(): Promise<void> {
   // --contenders duckdb,mass: a quicker run while iterating (the results file is left alone).
   const only = option('--contenders')?.split(',') as Contender[] | undefined;
   const contenders = CONTENDERS.filter((c) => !only || only.includes(c));
+  const loadBefore1 = loadavg()[0]!;
   const loadBefore = loadavg()
     .map((x) => x.toFixed(1))
     .join(', ');
@@ -278,11 +279,11 @@ async function main(): Promise<void> {
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; DuckDB 1.5 (@duckdb/node-api); load average ${loadBefore} before, ${loadavg()
       .map((x) => x.toFixed(1))
-      .join(', ')} after${
-      loadavg()[0]! > cpus().length
-        ? '. The machine was shared with other work while this ran: figures are indicative, the ratio more than the absolute times'
-        : ' (more runnable work than cores would mean the machine was shared)'
-    }.`,
+      .join(', ')} after (the contenders themselves keep both cores busy)${
+      loadBefore1 > cpus().length / 2
+        ? '. The machine had other work when this started: figures are indicative, the paired ratio more than the absolute times'
+        : ''
+    }. The host's speed also varies from hour to hour (the ceiling took 1.39 s on 2026-11-23 and 2.0–2.4 s on 2026-11-24, on an idle machine): compare the paired ratios across runs, not the times.`,
     '',
     `Command: \`npm run bench:import\` (\`node dist/bench/import.js --rounds ${rounds}\`).`,
   ];
