@@ -516,13 +516,17 @@ async function normalize(
  * spaces around it, blank, or (`spellings`) a spelling of a missing value.
  */
 export function needsCleaning(q: string, raw: RawText): string {
-  const spelled = raw === 'spellings' ? ` OR ${q} IN (${list(SPELLED)})` : '';
-  return `bool_or(${q} <> trim(${q}) OR ${q} = ''${spelled})`;
+  return `bool_or(${unclean(q, raw)})`;
 }
 
-/** The same test as needsCleaning, on one value (DuckDB's trim removes spaces only). */
-export const uncleanValue = (v: string, raw: RawText) =>
-  v === '' || v.startsWith(' ') || v.endsWith(' ') || (raw === 'spellings' && SPELLED.includes(v));
+/**
+ * Whether one value of raw text column `q` must be cleaned (DuckDB's own trim decides what a
+ * space is: U+0020 and the Unicode space separators, not tabs or line breaks).
+ */
+export function unclean(q: string, raw: RawText): string {
+  const spelled = raw === 'spellings' ? ` OR ${q} IN (${list(SPELLED)})` : '';
+  return `(${q} <> trim(${q}) OR ${q} = ''${spelled})`;
+}
 
 /** A raw text column cleaned: a spelled missing value (as read) or a blank one missing, others trimmed. */
 function cleaned(q: string, raw: RawText): string {

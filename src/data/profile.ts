@@ -1,6 +1,6 @@
 import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { quoteIdent, quoteLiteral } from './engine.js';
-import { needsCleaning, uncleanValue, type StoredColumn } from './convert.js';
+import { needsCleaning, unclean as uncleanTest, type StoredColumn } from './convert.js';
 import type { ColumnSchema, ColumnType, DatasetSchema } from './schema.js';
 
 export const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] as const;
@@ -144,6 +144,7 @@ export async function profileParquet(
               q,
               known,
               new Set(known.filter((k) => columns[k]!.storage === 'string')),
+              columns,
             ),
           )
           .then((r) => [r]);
@@ -218,19 +219,14 @@ export async function profileParquet(
   const later = columns.map((_, k) => k).filter((k) => exact[k] && !known.includes(k));
   const counts = [
     ...(await knownCounts),
-    ...(later.length > 0 ? [await valueCounts(c, from, q, later, new Set())] : []),
+    ...(later.length > 0 ? [await valueCounts(c, from, q, later, new Set(), columns)] : []),
   ];
   const unclean = new Set(
     columns.filter((col, k) => col.raw && first[`tr${k}`] === true).map((col) => col.name),
   );
-  for (const { lists, lengths } of counts) {
-    for (const [k, list] of lists) {
-      secondRow[`v${k}`] = list;
-      const col = columns[k]!;
-      const raw = col.raw;
-      if (raw && list.some((e) => typeof e.key === 'string' && uncleanValue(e.key, raw)))
-        unclean.add(col.name);
-    }
+  for (const { lists, lengths, dirty } of counts) {
+    for (const [k, list] of lists) secondRow[`v${k}`] = list;
+    for (const k of dirty) unclean.add(columns[k]!.name);
     for (const [k, m] of lengths) {
       first[`len${k}`] = m.present > 0 ? m.chars / m.present : null;
       first[`sp${k}`] = m.spaced;
@@ -331,30 +327,45 @@ export async function profileParquet(
 
 interface ValueCounts {
   readonly lists: Map<number, { key: unknown; value: unknown }[]>;
+  /** Raw text columns holding a value that must be cleaned. */
+  readonly dirty: Set<number>;
   /** Mean length and spaced values of strings, as avg(length(x)) and a filtered count would give. */
   readonly lengths: Map<number, { chars: number; present: number; spaced: number }>;
 }
 
-/** Exact value counts of columns `ks` in one GROUPING SETS query; lengths and spaces of `measured`. */
+/**
+ * Exact value counts of columns `ks` in one GROUPING SETS query; lengths and spaces of
+ * `measured`; whether a value of a raw text column must be cleaned (`dirty`, see StoredColumn.raw).
+ */
 async function valueCounts(
   c: DuckDBConnection,
   from: string,
   q: readonly string[],
   ks: readonly number[],
   measured: ReadonlySet<number>,
+  columns: readonly StoredColumn[],
 ): Promise<ValueCounts> {
+  const extra = (k: number) => {
+    const raw = columns[k]!.raw;
+    return (
+      (measured.has(k) ? `, length(${q[k]!}) AS l${k}, contains(${q[k]!}, ' ') AS s${k}` : '') +
+      (raw ? `, ${uncleanTest(q[k]!, raw)} AS u${k}` : '')
+    );
+  };
   const rows = (
     await c.runAndReadAll(
-      `SELECT ${ks.map((k) => `${q[k]!} AS v${k}, GROUPING(${q[k]!}) AS g${k}${measured.has(k) ? `, length(${q[k]!}) AS l${k}, contains(${q[k]!}, ' ') AS s${k}` : ''}`).join(', ')}, count(*) AS n FROM ${from} GROUP BY GROUPING SETS (${ks.map((k) => `(${q[k]!})`).join(', ')})`,
+      `SELECT ${ks.map((k) => `${q[k]!} AS v${k}, GROUPING(${q[k]!}) AS g${k}${extra(k)}`).join(', ')}, count(*) AS n FROM ${from} GROUP BY GROUPING SETS (${ks.map((k) => `(${q[k]!})`).join(', ')})`,
     )
   ).getRowObjectsJS();
   const lists = new Map(ks.map((k) => [k, [] as { key: unknown; value: unknown }[]]));
   const lengths = new Map([...measured].map((k) => [k, { chars: 0, present: 0, spaced: 0 }]));
+  const dirty = new Set<number>();
   for (const r of rows)
     for (const k of ks)
       if (Number(r[`g${k}`]) === 0) {
         if (r[`v${k}`] !== null && r[`v${k}`] !== undefined) {
           lists.get(k)!.push({ key: r[`v${k}`], value: r.n });
+          if (r[`u${k}`] === true) dirty.add(k);
           const m = lengths.get(k);
           if (m) {
             m.chars += Number(r[`l${k}`]) * Number(r.n);
@@ -364,7 +375,7 @@ async function valueCounts(
         }
         break;
       }
-  return { lists, lengths };
+  return { lists, lengths, dirty };
 }
 
 /**
