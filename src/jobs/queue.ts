@@ -39,6 +39,12 @@ export interface JobContext {
 export interface JobOutcome {
   readonly result: unknown;
   readonly commit?: (trx: Transaction<Database>) => Promise<void>;
+  /**
+   * The handler recorded its work itself before returning (a dataset version): a cancel that
+   * arrives after that cannot undo it, so the job succeeds (and `commit` runs). Without it, a
+   * cancel that arrived while the handler finished wins: nothing is committed.
+   */
+  readonly recorded?: boolean;
 }
 
 export type JobHandler = (job: Job, ctx: JobContext) => Promise<JobOutcome>;

@@ -313,9 +313,10 @@ export class StoreJobQueue implements JobQueue {
     try {
       const outcome = await handler(job, ctx);
       await pending;
-      // A cancel is honoured while the handler runs, through its signal. Once it has returned,
-      // its work stands (a dataset version it recorded, say) and the job succeeds: marking it
-      // cancelled now would leave that work behind a job that says it did nothing.
+      // A cancel is honoured while the handler runs, through its signal, and after it returned
+      // unless its work is already recorded (a dataset version): marking that job cancelled
+      // would leave the work behind a job that says it did nothing.
+      if (controller.signal.aborted && !outcome.recorded) throw controller.signal.reason;
       await this.store.transaction(async (trx) => {
         const now = nowIso();
         // Lock the row and check we still own it before any side effect: a late worker (its lease

@@ -137,7 +137,7 @@ for (const dialect of DIALECTS) {
       await assert.rejects(q.get(p, 'job_nope'), /not found/);
     });
 
-    test('cancel: a job whose handler has returned succeeds, its commit done', async (t) => {
+    test('cancel: after the handler returned, a job that recorded its work succeeds; others are cancelled', async (t) => {
       const { store, dispose } = await dialect.open();
       const q = new StoreJobQueue(store, { concurrency: 1, soleWorker: true, pollMs: 20 });
       t.after(async () => {
@@ -145,24 +145,28 @@ for (const dialect of DIALECTS) {
         await dispose();
       });
       const p = await project(store);
-      let committed = false;
-      // Its work is done when the cancel arrives (it does not look at the signal before returning).
-      const late: JobHandler = (_job, ctx) =>
-        new Promise((resolve) =>
-          ctx.signal.addEventListener('abort', () =>
-            resolve({ result: 'done', commit: async () => void (committed = true) }),
-          ),
+      const committed: string[] = [];
+      // Their work is done when the cancel arrives (they do not look at the signal before returning).
+      const late =
+        (recorded: boolean): JobHandler =>
+        (job, ctx) =>
+          new Promise((resolve) =>
+            ctx.signal.addEventListener('abort', () =>
+              resolve({ result: 'done', recorded, commit: async () => void committed.push(job.type) }),
+            ),
+          );
+      await q.start({ recorded: late(true), unrecorded: late(false) });
+      for (const type of ['recorded', 'unrecorded']) {
+        const job = await q.enqueue({ projectId: p, type, payload: {}, createdBy: 'test' });
+        await until('the job to run', async () =>
+          (await q.get(p, job.id)).status === 'running' ? true : undefined,
         );
-      await q.start({ late });
-      const job = await q.enqueue({ projectId: p, type: 'late', payload: {}, createdBy: 'test' });
-      await until('the job to run', async () =>
-        (await q.get(p, job.id)).status === 'running' ? true : undefined,
-      );
-      await q.cancel(p, job.id);
-      const done = await finished(q, p, job.id);
-      assert.equal(done.status, 'succeeded');
-      assert.equal(done.result, 'done');
-      assert.equal(committed, true);
+        await q.cancel(p, job.id);
+        const done = await finished(q, p, job.id);
+        assert.equal(done.status, type === 'recorded' ? 'succeeded' : 'cancelled', type);
+        assert.equal(done.result, type === 'recorded' ? 'done' : null, type);
+      }
+      assert.deepEqual(committed, ['recorded']);
     });
 
     test("bad call: another project's job reads as not found", async (t) => {

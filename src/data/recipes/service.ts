@@ -492,6 +492,9 @@ export class RecipeService {
         });
       const inputs = describe(versions);
       return {
+        // The output version is recorded: a cancel that comes now cannot undo it (its run is
+        // committed with the job).
+        recorded: true,
         result: {
           dataset: version.dataset,
           version: version.version,

@@ -227,6 +227,8 @@ export class ImageService {
         },
       );
       return {
+        // The version is recorded: a cancel that comes now cannot undo it.
+        recorded: true,
         result: {
           dataset: p.dataset,
           version: version.version,

@@ -126,7 +126,8 @@ export class SourceService {
         payload.source === 'connection'
           ? await this.fromConnection(payload, tmp, ctx)
           : await this.fromUrl(payload, tmp, ctx);
-      return { result: outcome };
+      // The version is recorded: a cancel that comes now cannot undo it.
+      return { result: outcome, recorded: true };
     } catch (error) {
       if (error instanceof AppError && !error.message.startsWith(error.code))
         throw new AppError(error.code, `${error.code}: ${error.message}`, error.errors, { cause: error });
