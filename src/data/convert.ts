@@ -82,7 +82,8 @@ export function convert(x: string, from: Storage, to: Storage): string {
   if (from === to) return x;
   switch (to) {
     case 'string':
-      return `CAST(${x} AS VARCHAR)`;
+      // Through TIMESTAMP: a date stored as DATE reads as text as it always did (2024-03-01 00:00:00).
+      return from === 'datetime' ? `CAST(CAST(${x} AS TIMESTAMP) AS VARCHAR)` : `CAST(${x} AS VARCHAR)`;
     case 'integer':
       if (from === 'string') return `TRY_CAST(${x} AS BIGINT)`;
       if (from === 'numeric')

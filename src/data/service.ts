@@ -7,7 +7,7 @@ import { AppError, invalid, notFound } from '../errors/index.js';
 import type { ArtifactStore, ArtifactWriter } from '../store/artifacts.js';
 import { newId, nowIso, type MetadataStore } from '../store/metadata.js';
 import { convertToParquet, recastParquet, cleanText, type SourceSpec, type StoredColumn } from './convert.js';
-import { quoteLiteral, type DataEngine } from './engine.js';
+import { quoteIdent, quoteLiteral, type DataEngine } from './engine.js';
 import {
   detectEncoding,
   checkFileSize,
@@ -689,11 +689,20 @@ export class DatasetService {
     const parquet = await this.parquetPath(version);
     const temp = join(this.engine.workDir, `${newId('csv')}.csv`);
     try {
-      await this.engine.withConnection((c) =>
-        c.run(
-          `COPY (SELECT * FROM read_parquet(${quoteLiteral(parquet)})) TO ${quoteLiteral(temp)} (FORMAT csv, HEADER true, DELIMITER ',')`,
-        ),
-      );
+      await this.engine.withConnection(async (c) => {
+        const from = `read_parquet(${quoteLiteral(parquet)})`;
+        // Dates stored as DATE are written as timestamps, as every datetime column always was.
+        const described = (await c.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`)).getRowObjectsJS();
+        const select = described
+          .map((d) => {
+            const q = quoteIdent(String(d.column_name));
+            return String(d.column_type) === 'DATE' ? `CAST(${q} AS TIMESTAMP) AS ${q}` : q;
+          })
+          .join(', ');
+        await c.run(
+          `COPY (SELECT ${select} FROM ${from}) TO ${quoteLiteral(temp)} (FORMAT csv, HEADER true, DELIMITER ',')`,
+        );
+      });
       return (await (await this.artifacts.adopt(temp)).commit()).hash;
     } finally {
       await rm(temp, { force: true });

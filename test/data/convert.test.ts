@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { convertToParquet } from '../../src/data/convert.js';
+import { convertToParquet, recastParquet } from '../../src/data/convert.js';
 import { settleDialect } from '../../src/data/input.js';
 
 test('a Parquet file in storage types is kept as written (asWritten), and cleaned where needed', async (t) => {
@@ -102,5 +102,13 @@ test('CSV dates are stored as DATE, timestamps as TIMESTAMP; both read back as t
       ['2024-03-01T00:00:00.000Z', '2024-03-01T10:30:00.000Z'],
       ['2024-03-02T00:00:00.000Z', '2024-03-02T00:00:00.000Z'],
     ],
+  );
+  // As text, a DATE reads as a timestamp did before dates were kept as dates.
+  const recast = join(dir, 'recast.parquet');
+  await recastParquet(c, out, recast, { day: 'categorical' });
+  const asText = (await c.runAndReadAll(`SELECT "day" FROM '${recast}'`)).getRowObjectsJS();
+  assert.deepEqual(
+    asText.map((r) => r.day),
+    ['2024-03-01 00:00:00', '2024-03-02 00:00:00'],
   );
 });
