@@ -703,6 +703,7 @@ export async function convertToParquet(
     if (
       asWritten &&
       spec.kind === 'parquet' &&
+      Object.keys(overrides).length === 0 &&
       relation.columns.every((col) => isStorageType(col.duckType))
     ) {
       await linkOrCopy(spec.path, out);

@@ -5,45 +5,58 @@ import { fileSha256 } from './input.js';
  * SHA-256 of files on a thread of lower priority (hash-worker.ts), one file at a time: an
  * import's identity is hashed with the CPU its conversion leaves idle (DuckDB keeps about 1.75 of
  * 2 cores busy) rather than taken from it. The thread starts on first use and does not keep the
- * process alive when idle; if it cannot start or dies, hashing falls back to this thread.
+ * process alive when idle; if it cannot start or dies, what it had not answered and every later
+ * file are hashed on this thread.
  */
-class BackgroundHasher {
+export class BackgroundHasher {
+  /** `script`: the thread's module (tests give one that fails). */
+  constructor(private readonly script = new URL('./hash-worker.js', import.meta.url)) {}
+
   private worker: Worker | undefined;
+  /** The thread could not start or died: this process hashes on its own thread from now on. */
+  private broken = false;
   private next = 0;
-  private readonly pending = new Map<number, { done: (hash: string) => void; fail: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { path: string; done: (hash: string) => void; fail: (e: unknown) => void }
+  >();
 
   sha256(path: string): Promise<string> {
     let worker: Worker;
     try {
+      if (this.broken) return fileSha256(path);
       worker = this.worker ?? this.start();
     } catch {
+      this.broken = true;
       return fileSha256(path);
     }
     const id = this.next++;
     return new Promise<string>((done, fail) => {
-      this.pending.set(id, { done, fail });
+      this.pending.set(id, { path, done, fail });
       worker.ref();
       worker.postMessage({ id, path });
     });
   }
 
   private start(): Worker {
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    const worker = new Worker(this.script);
     worker.unref();
     worker.on('message', (m: { id: number; hash?: string; error?: string }) => {
       const waiting = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (this.pending.size === 0) worker.unref();
       if (m.hash !== undefined) waiting?.done(m.hash);
-      else waiting?.fail(new Error(m.error ?? 'hashing failed'));
+      else waiting?.fail(Object.assign(new Error(m.error ?? 'hashing failed'), { path: waiting.path }));
     });
-    const end = (error: Error) => {
+    // The thread failed or stopped: what it had not answered is hashed here instead.
+    const end = () => {
       if (this.worker === worker) this.worker = undefined;
-      for (const waiting of this.pending.values()) waiting.fail(error);
+      this.broken = true;
+      for (const waiting of this.pending.values()) fileSha256(waiting.path).then(waiting.done, waiting.fail);
       this.pending.clear();
     };
     worker.on('error', end);
-    worker.on('exit', (code) => end(new Error(`the hashing thread stopped (${code})`)));
+    worker.on('exit', end);
     this.worker = worker;
     return worker;
   }

@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { backgroundSha256 } from '../../src/data/hasher.js';
+import { BackgroundHasher, backgroundSha256 } from '../../src/data/hasher.js';
 
 test('backgroundSha256 hashes files on a thread of lower priority', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mass-hasher-'));
@@ -38,4 +39,25 @@ test('backgroundSha256 hashes files on a thread of lower priority', async (t) =>
       `a thread below the process's priority: ${values.join(' ')}`,
     );
   }
+});
+
+test('a hashing thread that cannot start or dies: the hashes are computed on the calling thread', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mass-hasher-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'f');
+  writeFileSync(path, 'hello');
+  const want = createHash('sha256').update('hello').digest('hex');
+  // A module that does not exist: the worker fails after it was created.
+  const missing = new BackgroundHasher(new URL('file:///nonexistent/hash-worker.js'));
+  assert.deepEqual(await Promise.all([missing.sha256(path), missing.sha256(path)]), [want, want]);
+  assert.equal(await missing.sha256(path), want);
+  // A thread that exits before answering.
+  const script = join(dir, 'quits.mjs');
+  writeFileSync(
+    script,
+    "import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => process.exit(3));",
+  );
+  const quits = new BackgroundHasher(pathToFileURL(script));
+  assert.equal(await quits.sha256(path), want);
+  assert.equal(await quits.sha256(path), want);
 });
