@@ -629,10 +629,15 @@ export async function convertToParquet(
   spec: SourceSpec,
   out: string,
   overrides: Record<string, ColumnType>,
-  /** Leave the check of text read as text to the caller (see `write`). */
-  textLater = false,
-  /** A Parquet file Mass wrote itself: kept as it is where its columns are in their storage types. */
-  asWritten = false,
+  {
+    textLater = false,
+    asWritten = false,
+  }: {
+    /** Leave the check of text read as text to the caller (see `write`). */
+    readonly textLater?: boolean;
+    /** A Parquet file Mass wrote itself: kept as it is where its columns are in their storage types. */
+    readonly asWritten?: boolean;
+  } = {},
 ): Promise<StoredColumn[]> {
   if (spec.kind === 'csv') {
     if (Object.keys(overrides).length === 0) {

@@ -226,7 +226,10 @@ export class DatasetService {
         let columns: StoredColumn[];
         try {
           // Text read as text is checked by the profile, which reads it anyway (see cleanText).
-          columns = await convertToParquet(c, spec, out, overrides, true, options.asWritten === true);
+          columns = await convertToParquet(c, spec, out, overrides, {
+            textLater: true,
+            asWritten: options.asWritten === true,
+          });
         } catch (error) {
           await watching;
           await identity; // a failure to read the file wins

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentJobError, type Job, type JobHandler } from '../../src/jobs/queue.js';
 import { StoreJobQueue } from '../../src/jobs/store-queue.js';
@@ -34,14 +34,19 @@ const finished = (q: StoreJobQueue, p: string, id: string) =>
 
 for (const dialect of DIALECTS) {
   describe(`StoreJobQueue on ${dialect.name}`, { skip: dialect.skipReason() }, () => {
-    test('a job runs, reports progress, and its side effect commits with its completion', async (t) => {
+    /** A sole worker's queue on a fresh store (stopped and disposed after the test), and a project. */
+    const openQueue = async (t: TestContext) => {
       const { store, dispose } = await dialect.open();
       const q = new StoreJobQueue(store, { concurrency: 1, soleWorker: true, pollMs: 20 });
       t.after(async () => {
         await q.stop(100);
         await dispose();
       });
-      const p = await project(store);
+      return { store, q, p: await project(store) };
+    };
+
+    test('a job runs, reports progress, and its side effect commits with its completion', async (t) => {
+      const { store, q, p } = await openQueue(t);
       const seen: number[] = [];
       await q.start({
         echo: async (job, ctx) => {
@@ -70,13 +75,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('a failing job is retried, then fails with its reason; a permanent error is not retried', async (t) => {
-      const { store, dispose } = await dialect.open();
-      const q = new StoreJobQueue(store, { concurrency: 1, soleWorker: true, pollMs: 20 });
-      t.after(async () => {
-        await q.stop(100);
-        await dispose();
-      });
-      const p = await project(store);
+      const { q, p } = await openQueue(t);
       let calls = 0;
       await q.start({
         flaky: async () => {
@@ -112,13 +111,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('cancel: a queued job at once, a running job through its signal', async (t) => {
-      const { store, dispose } = await dialect.open();
-      const q = new StoreJobQueue(store, { concurrency: 1, soleWorker: true, pollMs: 20 });
-      t.after(async () => {
-        await q.stop(100);
-        await dispose();
-      });
-      const p = await project(store);
+      const { q, p } = await openQueue(t);
       const waiting: JobHandler = (_job, ctx) =>
         new Promise((_resolve, reject) =>
           ctx.signal.addEventListener('abort', () => reject(new Error('stopped by signal'))),
@@ -138,13 +131,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('cancel: after the handler returned, a job that recorded its work succeeds; others are cancelled', async (t) => {
-      const { store, dispose } = await dialect.open();
-      const q = new StoreJobQueue(store, { concurrency: 1, soleWorker: true, pollMs: 20 });
-      t.after(async () => {
-        await q.stop(100);
-        await dispose();
-      });
-      const p = await project(store);
+      const { q, p } = await openQueue(t);
       const committed: string[] = [];
       // Their work is done when the cancel arrives (they do not look at the signal before returning).
       const late =
@@ -182,13 +169,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('a worker that lost its lease cannot complete: its side effect is not written', async (t) => {
-      const { store, dispose } = await dialect.open();
-      const q = new StoreJobQueue(store, { concurrency: 1, soleWorker: true, pollMs: 20 });
-      t.after(async () => {
-        await q.stop(100);
-        await dispose();
-      });
-      const p = await project(store);
+      const { store, q, p } = await openQueue(t);
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       await q.start({
